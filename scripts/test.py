@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""kreplica test runner: everything `make test` runs, with one count.
+
+Groups (select with --only GROUP[,GROUP]):
+  harness   the console checker against recorded console fixtures
+  vmopts    the VM runner refuses impossible topologies before QEMU starts
+  boot      boots on several NUMA topologies; every KUnit and guest case counts
+  selftest  boots that must be judged failed: failing guest program, failing
+            KUnit case, WARN on the console, hung boot
+
+Each check prints 'PASS name' or 'FAIL name: why'.  The last line is
+'N passed, N failed' (', N skipped' when some were skipped); exit 1 on any
+failure.  Console logs are kept in build/test-logs/.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import console_check  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOGS = os.path.join(ROOT, "build", "test-logs")
+VM = os.path.join(ROOT, "scripts", "vm.py")
+
+
+class Counter:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.failures = []
+
+    def record(self, name, status, why=""):
+        if status == "PASS":
+            self.passed += 1
+            print("PASS %s" % name)
+        elif status == "SKIP":
+            self.skipped += 1
+            print("SKIP %s: %s" % (name, why))
+        else:
+            self.failed += 1
+            self.failures.append(name)
+            print("FAIL %s: %s" % (name, why))
+        sys.stdout.flush()
+
+
+# --- boots -----------------------------------------------------------------
+
+# name, nodes, cpus per node, MiB per node, extra command line
+TOPOLOGIES = [
+    ("4n-2c", 4, 2, "1024", ""),
+    ("1n-2c", 1, 2, "1024", ""),
+    ("2n-2c", 2, 2, "1024", ""),
+    ("4n-1c-memoryless", 4, 1, "1024,1024,1024,0", ""),
+]
+
+
+def boot(name, nodes, cpn, mem, append, timeout, runs="all"):
+    """Boot once; returns (vm exit status, console_check result, seconds)."""
+    os.makedirs(LOGS, exist_ok=True)
+    log = os.path.join(LOGS, name + ".log")
+    topo = "kr.topo=%dx%d:%s" % (nodes, cpn,
+                                 ",".join([mem] * nodes) if "," not in mem else mem)
+    cmd = [sys.executable, VM, "--nodes", str(nodes), "--cpus-per-node", str(cpn),
+           "--mem", mem, "--timeout", str(timeout), "--log", log,
+           "--append", " ".join(x for x in (topo, "kr.run=" + runs, append) if x)]
+    start = time.monotonic()
+    rc = subprocess.call(cmd)
+    secs = time.monotonic() - start
+    return rc, console_check.check_file(log), secs, log
+
+
+def describe(res):
+    why = ["%s: %s" % (f["kind"], f["text"]) for f in res["failures"][:3]]
+    why += ["case %s failed %s" % (c["name"], c["reason"])
+            for c in res["cases"] if c["status"] == "FAIL"][:3]
+    return "; ".join(why)
+
+
+def group_boot(cnt, args):
+    for name, nodes, cpn, mem, append in TOPOLOGIES:
+        rc, res, secs, log = boot("boot-" + name, nodes, cpn, mem, append, args.timeout)
+        for c in res["cases"]:
+            cnt.record("%s/%s" % (name, c["name"]), c["status"], c["reason"])
+        kunit = [c for c in res["cases"] if c["source"] == "kunit"]
+        guest = [c for c in res["cases"] if c["source"] == "guest"]
+        why = describe(res)
+        if rc not in (0, 124):
+            why = ("vm exit status %d; " % rc) + why
+        if not kunit:
+            why += " no KUnit results on the console"
+        if not guest:
+            why += " no guest program results on the console"
+        ok = res["passed"] and rc == 0 and kunit and guest
+        cnt.record("boot/%s (%.0fs)" % (name, secs), "PASS" if ok else "FAIL",
+                   why.strip() + " (log %s)" % log)
+
+
+# --- harness self-tests on real boots ----------------------------------------
+
+def group_selftest(cnt, args):
+    """Each boot here must be judged failed, for the reason it provokes."""
+    def failed_kinds(res):
+        return {f["kind"] for f in res["failures"]}
+
+    def failed_case(res, name):
+        return any(c["name"] == name and c["status"] == "FAIL" for c in res["cases"])
+
+    checks = [
+        ("guest-fail", "kr.selftest=guest-fail", args.timeout,
+         lambda r: failed_case(r, "selftest.forced")),
+        ("kunit-fail", "kr.selftest=kunit-fail", args.timeout,
+         lambda r: failed_case(r, "kr_harness.kr_harness_forced")),
+        ("warn", "kr.selftest=warn", args.timeout,
+         lambda r: "warning" in failed_kinds(r)),
+        ("hang", "kr.selftest=hang", args.hang_timeout,
+         lambda r: {"timeout", "no-marker"} <= failed_kinds(r)),
+    ]
+    for what, append, timeout, caught in checks:
+        rc, res, secs, log = boot("selftest-" + what, 2, 1, "512", append, timeout,
+                                  runs="kr-selftest")
+        if res["passed"]:
+            cnt.record("selftest/%s" % what, "FAIL",
+                       "the harness judged this boot good (log %s)" % log)
+        elif not caught(res):
+            cnt.record("selftest/%s" % what, "FAIL",
+                       "judged failed, but not for the provoked reason: %s (log %s)"
+                       % (describe(res), log))
+        else:
+            cnt.record("selftest/%s" % what, "PASS")
+
+
+# --- VM runner option checks -------------------------------------------------
+
+def group_vmopts(cnt, args):
+    bad = [
+        ("zero-nodes", ["--nodes", "0"], "at least 1"),
+        ("too-many-cpus", ["--nodes", "4", "--cpus-per-node", "5"], "NR_CPUS"),
+        ("no-memory", ["--nodes", "2", "--mem", "0,0"], "needs memory"),
+        ("mem-list-length", ["--nodes", "3", "--mem", "512,512"], "3 nodes"),
+        ("mem-not-number", ["--mem", "lots"], "expected MiB"),
+        ("tiny-node", ["--nodes", "2", "--mem", "16,512"], "at least 64"),
+    ]
+    log = os.path.join(LOGS, "vmopts.log")
+    os.makedirs(LOGS, exist_ok=True)
+    for name, opts, expect in bad:
+        if os.path.exists(log):
+            os.remove(log)
+        p = subprocess.run([sys.executable, VM, "--log", log] + opts,
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 2:
+            cnt.record("vmopts/" + name, "FAIL", "exit %d, expected 2" % p.returncode)
+        elif expect not in p.stderr:
+            cnt.record("vmopts/" + name, "FAIL", "message lacks %r: %s" % (expect, p.stderr))
+        elif os.path.exists(log):
+            cnt.record("vmopts/" + name, "FAIL", "QEMU was started")
+        else:
+            cnt.record("vmopts/" + name, "PASS")
+
+
+# --- console checker against fixtures ----------------------------------------
+
+def group_harness(cnt, args):
+    sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
+    import fixtures
+    for name, ok in fixtures.run_all():
+        cnt.record("harness/" + name, "PASS" if ok is True else "FAIL",
+                   "" if ok is True else ok)
+
+
+GROUPS = [("harness", group_harness), ("vmopts", group_vmopts),
+          ("boot", group_boot), ("selftest", group_selftest)]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", default="", help="comma list of groups")
+    p.add_argument("--timeout", type=int, default=300, help="seconds per boot")
+    p.add_argument("--hang-timeout", type=int, default=60,
+                   help="seconds before the deliberately hung boot is killed")
+    args = p.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    unknown = only - {g for g, _ in GROUPS}
+    if unknown:
+        p.error("unknown group(s): %s" % ", ".join(sorted(unknown)))
+    cnt = Counter()
+    for name, fn in GROUPS:
+        if not only or name in only:
+            print("== %s" % name)
+            fn(cnt, args)
+    if cnt.failures:
+        print("failed: %s" % ", ".join(cnt.failures))
+    line = "%d passed, %d failed" % (cnt.passed, cnt.failed)
+    if cnt.skipped:
+        line += ", %d skipped" % cnt.skipped
+    print(line)
+    return 1 if cnt.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Boot an arm64 kernel in QEMU on an emulated NUMA topology.
+
+Each node's RAM is its own memory-backend-file (mem-path <dir>/nodeN), so a
+TCG plugin reading /proc/self/maps can tell which node a host address belongs
+to.  The topology is written to <dir>/topology for such tools:
+
+    node <id> cpus <first>-<last> mem_mib <n> path <file or ->
+
+The serial console is written to --log.  Exit status: QEMU's own (0 when the
+guest powered off), 124 when --timeout expired (the VM is killed), 2 for a bad
+option (reported before QEMU starts).
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QEMU = "qemu-system-aarch64"
+BASE_APPEND = "console=ttyAMA0 earlycon=pl011,0x9000000 panic=-1 oops=panic"
+
+
+class BadOption(Exception):
+    pass
+
+
+def kconfig_value(config, sym, default=None):
+    """Value of CONFIG_<sym> in a .config file, or default."""
+    try:
+        with open(config) as f:
+            for line in f:
+                if line.startswith("CONFIG_%s=" % sym):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return default
+
+
+def node_memory(spec, nodes):
+    """'1024' -> same for every node; '1024,1024,0' -> per node (0 = memoryless)."""
+    try:
+        mems = [int(x) for x in spec.split(",")]
+    except ValueError:
+        raise BadOption("--mem %r: expected MiB, or a comma list of MiB per node" % spec)
+    if len(mems) == 1:
+        mems *= nodes
+    if len(mems) != nodes:
+        raise BadOption("--mem lists %d values for %d nodes" % (len(mems), nodes))
+    if any(m < 0 for m in mems):
+        raise BadOption("--mem: negative size")
+    if not any(mems):
+        raise BadOption("--mem: at least one node needs memory")
+    if any(0 < m < 64 for m in mems):
+        raise BadOption("--mem: a node with memory needs at least 64 MiB")
+    return mems
+
+
+def validate(args):
+    if args.nodes < 1:
+        raise BadOption("--nodes must be at least 1 (got %d)" % args.nodes)
+    if args.cpus_per_node < 1:
+        raise BadOption("--cpus-per-node must be at least 1 (got %d)" % args.cpus_per_node)
+    if args.timeout <= 0:
+        raise BadOption("--timeout must be positive")
+    mems = node_memory(args.mem, args.nodes)
+    ncpus = args.nodes * args.cpus_per_node
+    nr_cpus = int(kconfig_value(args.config, "NR_CPUS", "0"))
+    if nr_cpus and ncpus > nr_cpus:
+        raise BadOption("%d nodes x %d CPUs = %d CPUs, but the kernel has NR_CPUS=%d"
+                        % (args.nodes, args.cpus_per_node, ncpus, nr_cpus))
+    shift = kconfig_value(args.config, "NODES_SHIFT")
+    if shift and args.nodes > (1 << int(shift)):
+        raise BadOption("%d nodes, but the kernel has NODES_SHIFT=%s (max %d nodes)"
+                        % (args.nodes, shift, 1 << int(shift)))
+    if args.nodes > 1 and kconfig_value(args.config, "NUMA") not in (None, "y"):
+        raise BadOption("%d nodes, but the kernel was built without CONFIG_NUMA" % args.nodes)
+    for f in (args.kernel, args.initrd):
+        if f and not os.path.isfile(f):
+            raise BadOption("%s: no such file" % f)
+    if args.plugin and not os.path.isfile(args.plugin.split(",")[0]):
+        raise BadOption("plugin %s: no such file" % args.plugin.split(",")[0])
+    return mems, ncpus
+
+
+def distance(i, j):
+    """Nodes on a line: 10 local, +10 per hop, so 'nearest' is well defined."""
+    return 10 if i == j else 10 + 10 * abs(i - j)
+
+
+def qemu_command(args, mems, ncpus, memdir):
+    total = sum(mems)
+    cmd = [QEMU, "-M", "virt,gic-version=3", "-cpu", "max", "-smp", str(ncpus),
+           "-m", "%dM" % total, "-display", "none", "-monitor", "none",
+           "-serial", "file:%s" % args.log, "-no-reboot",
+           "-kernel", args.kernel]
+    if args.initrd:
+        cmd += ["-initrd", args.initrd]
+    cmd += ["-append", " ".join(x for x in (BASE_APPEND, args.append) if x)]
+    topo = []
+    for n, mem in enumerate(mems):
+        first = n * args.cpus_per_node
+        last = first + args.cpus_per_node - 1
+        numa = "node,nodeid=%d,cpus=%d-%d" % (n, first, last)
+        path = "-"
+        if mem:
+            path = os.path.join(memdir, "node%d" % n)
+            cmd += ["-object", "memory-backend-file,id=mem%d,size=%dM,mem-path=%s,share=on"
+                    % (n, mem, path)]
+            numa += ",memdev=mem%d" % n
+        cmd += ["-numa", numa]
+        topo.append("node %d cpus %d-%d mem_mib %d path %s" % (n, first, last, mem, path))
+    if args.nodes > 1:
+        for i in range(args.nodes):
+            for j in range(i + 1, args.nodes):
+                cmd += ["-numa", "dist,src=%d,dst=%d,val=%d" % (i, j, distance(i, j))]
+    if args.plugin:
+        cmd += ["-plugin", args.plugin]
+        if args.plugin_log:
+            cmd += ["-d", "plugin", "-D", args.plugin_log]
+    return cmd, topo
+
+
+def run(args):
+    mems, ncpus = validate(args)
+    memdir = args.memdir or tempfile.mkdtemp(prefix="kreplica-vm-", dir="/dev/shm"
+                                             if os.path.isdir("/dev/shm") else None)
+    os.makedirs(memdir, exist_ok=True)
+    cmd, topo = qemu_command(args, mems, ncpus, memdir)
+    with open(os.path.join(memdir, "topology"), "w") as f:
+        f.write("\n".join(topo) + "\n")
+    if args.topology_out:
+        shutil.copy(os.path.join(memdir, "topology"), args.topology_out)
+    if args.verbose:
+        print(" ".join(cmd), file=sys.stderr)
+    open(args.log, "w").close()
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        rc = proc.wait(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with open(args.log, "a") as f:
+            f.write("\nKR-VM: TIMEOUT after %ds\n" % args.timeout)
+        rc = 124
+    finally:
+        if not args.memdir and not args.keep_mem:
+            shutil.rmtree(memdir, ignore_errors=True)
+    if args.verbose:
+        print("vm: exit %d after %.1fs" % (rc, time.monotonic() - start), file=sys.stderr)
+    return rc
+
+
+def parser():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--kernel", default=os.path.join(ROOT, "build/Image"))
+    p.add_argument("--initrd", default=os.path.join(ROOT, "build/initramfs.cpio.gz"))
+    p.add_argument("--config", default=None,
+                   help="kernel .config to check limits against (default: next to --kernel)")
+    p.add_argument("--nodes", type=int, default=4)
+    p.add_argument("--cpus-per-node", type=int, default=2)
+    p.add_argument("--mem", default="1024",
+                   help="MiB per node, or a comma list per node; 0 = memoryless node")
+    p.add_argument("--append", default="", help="extra kernel command line")
+    p.add_argument("--plugin", default=None,
+                   help="TCG plugin: path.so[,arg=value...] (passed to -plugin)")
+    p.add_argument("--plugin-log", default=None, help="file for the plugin's output")
+    p.add_argument("--timeout", type=int, default=300, help="seconds before the VM is killed")
+    p.add_argument("--log", default=os.path.join(ROOT, "build/console.log"))
+    p.add_argument("--memdir", default=None, help="directory for the node memory files")
+    p.add_argument("--keep-mem", action="store_true")
+    p.add_argument("--topology-out", default=None, help="copy the topology file here")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.config is None:
+        d = os.path.dirname(os.path.abspath(args.kernel))
+        args.config = os.path.join(d, "config")
+    try:
+        return run(args)
+    except BadOption as e:
+        print("vm: error: %s" % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
