@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kr-topo: the NUMA topology the guest kernel sees is the one the VM runner
- * was asked for. The runner passes it as kr.topo=<nodes>x<cpus>:<mib,...>.
+ * was asked for, given as kr.topo=<nodes>x<cpus>:<mib> (every node) or
+ * kr.topo=<nodes>x<cpus>:<mib>,<mib>,... (per node; 0 = memoryless).
  * Checks node count, each node's CPUs, which nodes have memory, and the
  * distances the runner sets (10 local, +10 per hop).
  */
@@ -25,6 +26,9 @@ static int parse_topo(const char *s)
 		if (*p == ',')
 			p++;
 	}
+	if (i == 1)
+		for (; i < nodes; i++)
+			mem[i] = mem[0];
 	return i == nodes ? 0 : -1;
 }
 

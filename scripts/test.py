@@ -60,8 +60,7 @@ def boot(name, nodes, cpn, mem, append, timeout, runs="all"):
     """Boot once; returns (vm exit status, console_check result, seconds)."""
     os.makedirs(LOGS, exist_ok=True)
     log = os.path.join(LOGS, name + ".log")
-    topo = "kr.topo=%dx%d:%s" % (nodes, cpn,
-                                 ",".join([mem] * nodes) if "," not in mem else mem)
+    topo = "kr.topo=%dx%d:%s" % (nodes, cpn, mem)
     cmd = [sys.executable, VM, "--nodes", str(nodes), "--cpus-per-node", str(cpn),
            "--mem", mem, "--timeout", str(timeout), "--log", log,
            "--append", " ".join(x for x in (topo, "kr.run=" + runs, append) if x)]
@@ -178,7 +177,7 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default="", help="comma list of groups")
     p.add_argument("--timeout", type=int, default=300, help="seconds per boot")
-    p.add_argument("--hang-timeout", type=int, default=60,
+    p.add_argument("--hang-timeout", type=int, default=30,
                    help="seconds before the deliberately hung boot is killed")
     args = p.parse_args()
     only = set(filter(None, args.only.split(",")))

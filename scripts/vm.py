@@ -13,7 +13,6 @@ option (reported before QEMU starts).
 """
 import argparse
 import os
-import re
 import shutil
 import signal
 import subprocess
