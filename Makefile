@@ -11,7 +11,7 @@ ifeq ($(BASELINE),1)
 KERNEL_FLAGS := --baseline
 endif
 
-.PHONY: all deps tree kernel initramfs run test export clean distclean
+.PHONY: all deps tree kernel initramfs plugin run test bench export clean distclean
 
 all: kernel initramfs
 
@@ -37,7 +37,7 @@ run: kernel initramfs
 	python3 scripts/console_check.py build/console.log >/dev/null && [ $$rc -eq 0 ] || \
 		{ echo "make run: the boot failed (see above; build/console.log)"; exit 1; }
 
-test: kernel initramfs
+test: kernel initramfs plugin
 	@python3 scripts/test.py $(if $(ONLY),--only $(ONLY))
 
 # Export build/linux's commits back to patches/.
@@ -50,3 +50,9 @@ clean:
 
 distclean:
 	rm -rf build
+
+# The kr_numa TCG plugin (tools/numa-plugin): host shared object for QEMU.
+plugin: build/tools/kr_numa.so
+build/tools/kr_numa.so: tools/numa-plugin/kr_numa.c
+	@mkdir -p build/tools
+	gcc -shared -fPIC -O2 -Wall -Wextra -Werror -fvisibility=hidden -o $@ $< -lpthread

@@ -7,7 +7,8 @@ to.  The topology is written to <dir>/topology for such tools:
 
     node <id> cpus <first>-<last> mem_mib <n> path <file or ->
 
-The serial console is written to --log.  Exit status: QEMU's own (0 when the
+The serial console is written to --log.  In --plugin, @TOPO@ is replaced by
+the topology file's path.  Exit status: QEMU's own (0 when the
 guest powered off), 124 when --timeout expired (the VM is killed), 2 for a bad
 option (reported before QEMU starts).
 """
@@ -119,7 +120,7 @@ def qemu_command(args, mems, ncpus, memdir):
             for j in range(i + 1, args.nodes):
                 cmd += ["-numa", "dist,src=%d,dst=%d,val=%d" % (i, j, distance(i, j))]
     if args.plugin:
-        cmd += ["-plugin", args.plugin]
+        cmd += ["-plugin", args.plugin.replace("@TOPO@", os.path.join(memdir, "topology"))]
         if args.plugin_log:
             cmd += ["-d", "plugin", "-D", args.plugin_log]
     return cmd, topo
@@ -169,7 +170,8 @@ def parser():
                    help="MiB per node, or a comma list per node; 0 = memoryless node")
     p.add_argument("--append", default="", help="extra kernel command line")
     p.add_argument("--plugin", default=None,
-                   help="TCG plugin: path.so[,arg=value...] (passed to -plugin)")
+                   help="TCG plugin: path.so[,arg=value...] (passed to -plugin; "
+                   "@TOPO@ stands for the topology file's path)")
     p.add_argument("--plugin-log", default=None, help="file for the plugin's output")
     p.add_argument("--timeout", type=int, default=300, help="seconds before the VM is killed")
     p.add_argument("--log", default=os.path.join(ROOT, "build/console.log"))
