@@ -42,7 +42,9 @@ list=build/initramfs.list
 	for bin in "$out"/*; do
 		echo "file /tests/$(basename "$bin") $top/$bin 0755 0 0"
 	done
-	echo "file /modules/kr_harness_kunit.ko $top/build/kmod/kr_harness_kunit.ko 0644 0 0"
+	for ko in build/kmod/*.ko; do
+		echo "file /modules/$(basename "$ko") $top/$ko 0644 0 0"
+	done
 } >"$list"
 "$gen" -t 0 "$list" | gzip -9 -n >build/initramfs.cpio.gz.tmp
 mv build/initramfs.cpio.gz.tmp build/initramfs.cpio.gz

@@ -7,6 +7,8 @@ Groups (select with --only GROUP[,GROUP]):
   boot      boots on several NUMA topologies; every KUnit and guest case counts
   selftest  boots that must be judged failed: failing guest program, failing
             KUnit case, WARN on the console, hung boot
+  plugin    the kr_numa TCG plugin's known answer: reads of a buffer on
+            another node are attributed to that node, local ones locally
 
 Each check prints 'PASS name' or 'FAIL name: why'.  The last line is
 'N passed, N failed' (', N skipped' when some were skipped); exit 1 on any
@@ -56,14 +58,15 @@ TOPOLOGIES = [
 ]
 
 
-def boot(name, nodes, cpn, mem, append, timeout, runs="all"):
-    """Boot once; returns (vm exit status, console_check result, seconds)."""
+def boot(name, nodes, cpn, mem, append, timeout, runs="all", vm_args=()):
+    """Boot once; returns (vm exit status, console_check result, seconds, log)."""
     os.makedirs(LOGS, exist_ok=True)
     log = os.path.join(LOGS, name + ".log")
     topo = "kr.topo=%dx%d:%s" % (nodes, cpn, mem)
     cmd = [sys.executable, VM, "--nodes", str(nodes), "--cpus-per-node", str(cpn),
            "--mem", mem, "--timeout", str(timeout), "--log", log,
            "--append", " ".join(x for x in (topo, "kr.run=" + runs, append) if x)]
+    cmd += list(vm_args)
     start = time.monotonic()
     rc = subprocess.call(cmd)
     secs = time.monotonic() - start
@@ -130,6 +133,55 @@ def group_selftest(cnt, args):
             cnt.record("selftest/%s" % what, "PASS")
 
 
+# --- the kr_numa plugin's known answer ---------------------------------------
+
+def group_plugin(cnt, args):
+    """A CPU of node A reads a buffer on node B, then one on node A: the plugin
+    must put those reads on B, then on A (guest/kr-numa-read.c)."""
+    import json
+    import re
+    so = os.path.join(ROOT, "build", "tools", "kr_numa.so")
+    out = os.path.join(LOGS, "plugin.json")
+    if os.path.exists(out):
+        os.remove(out)
+    plugin = "%s,topo=@TOPO@,out=%s,map=%s" % (so, out, os.path.join(ROOT, "build", "System.map"))
+    rc, res, secs, log = boot("plugin-known-answer", 2, 2, "512", "nokaslr kr.report=0",
+                              args.timeout, runs="kr-numa-read",
+                              vm_args=["--plugin", plugin])
+    ok = res["passed"] and rc == 0
+    cnt.record("plugin/boot", "PASS" if ok else "FAIL", describe(res) + " (log %s)" % log)
+    try:
+        with open(out) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        cnt.record("plugin/results", "FAIL", "no results from the plugin: %s" % e)
+        return
+    cnt.record("plugin/results", "PASS")
+    nodes = [v["node"] for v in data["vcpus"]]
+    cnt.record("plugin/vcpu-nodes", "PASS" if nodes == [0, 0, 1, 1] else "FAIL",
+               "vCPU to node map %s, expected [0, 0, 1, 1]" % nodes)
+    boot_insns = data.get("boot_insns")
+    cnt.record("plugin/boot-mark", "PASS" if boot_insns else "FAIL",
+               "no instruction count at init's boot mark")
+    with open(log, errors="replace") as f:
+        m = re.search(r"KR-NUMA-READ cpu (\d+) node_a (\d+) node_b (\d+) reads (\d+)", f.read())
+    if not m:
+        cnt.record("plugin/known-answer", "FAIL", "kr-numa-read printed no placement")
+        return
+    cpu, node_a, node_b, reads = map(int, m.groups())
+    for window, node, what in ((14, node_b, "remote"), (13, node_a, "local")):
+        w = [x for x in data["windows"] if x["vcpu"] == cpu and x["window"] == window]
+        if len(w) != 1:
+            cnt.record("plugin/%s-read" % what, "FAIL", "window %d of vcpu %d missing" % (window, cpu))
+            continue
+        user = w[0]["counts"]["reads"]["user"]
+        share = user[node] / max(1, sum(user))
+        good = user[node] >= reads and share >= 0.99
+        cnt.record("plugin/%s-read" % what, "PASS" if good else "FAIL",
+                   "user reads per node %s: %d on node %d (%.2f%%), expected >= %d and >= 99%%"
+                   % (user, user[node], node, 100 * share, reads))
+
+
 # --- VM runner option checks -------------------------------------------------
 
 def group_vmopts(cnt, args):
@@ -169,7 +221,7 @@ def group_harness(cnt, args):
 
 
 GROUPS = [("harness", group_harness), ("vmopts", group_vmopts),
-          ("boot", group_boot), ("selftest", group_selftest)]
+          ("boot", group_boot), ("selftest", group_selftest), ("plugin", group_plugin)]
 
 
 def main():
