@@ -26,7 +26,7 @@ kernel: deps
 	@scripts/build-kernel.sh $(KERNEL_FLAGS)
 
 initramfs: deps
-	@scripts/build-initramfs.sh
+	@scripts/build-initramfs.sh $(KERNEL_FLAGS)
 
 # Boot the VM once, print its console (with the per-node report), power off.
 run: kernel initramfs

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Build build/initramfs.cpio.gz: static arm64 busybox, guest/init, the guest
 # test programs (guest/*.c, built static), and the harness' KUnit module.
-# Needs a built kernel tree (build/obj) for the module and gen_init_cpio.
+# Needs a built kernel tree (build/obj) for the modules and gen_init_cpio.
+#
+# usage: build-initramfs.sh [--baseline]
+#   --baseline  modules built against build/baseline/obj, image written to
+#               build/baseline/initramfs.cpio.gz (the guest programs are the same)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
+dest=build
+[ "${1:-}" = "--baseline" ] && dest=build/baseline
+
 CC=${GUEST_CC:-aarch64-linux-gnu-gcc}
 CFLAGS="-static -O2 -Wall -Wextra -Werror -std=gnu11"
-obj=build/obj
+obj=$dest/obj
+kmod=$dest/kmod
 out=build/guest
-mkdir -p "$out" build/tools build/kmod
+mkdir -p "$out" build/tools "$kmod"
 
 [ -x build/tools/busybox ] || scripts/deps.sh
 [ -f "$obj/Module.symvers" ] || { echo "build-initramfs: build the kernel first (make kernel)" >&2; exit 1; }
@@ -22,15 +30,15 @@ for src in guest/*.c; do
 	fi
 done
 
-# The harness' KUnit module, built out of tree against build/obj.
-cp tests/kmod/Kbuild tests/kmod/*.c build/kmod/
-make -s -C build/linux O="$top/$obj" M="$top/build/kmod" ARCH=arm64 \
+# The test modules, built out of tree against the kernel they will load into.
+cp tests/kmod/Kbuild tests/kmod/*.c "$kmod/"
+make -s -C "$dest/linux" O="$top/$obj" M="$top/$kmod" ARCH=arm64 \
 	CROSS_COMPILE=aarch64-linux-gnu- modules
 
 gen=build/tools/gen_init_cpio
 [ -x "$gen" ] || gcc -O2 -o "$gen" build/linux/usr/gen_init_cpio.c
 
-list=build/initramfs.list
+list=$dest/initramfs.list
 {
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
@@ -42,10 +50,10 @@ list=build/initramfs.list
 	for bin in "$out"/*; do
 		echo "file /tests/$(basename "$bin") $top/$bin 0755 0 0"
 	done
-	for ko in build/kmod/*.ko; do
+	for ko in "$kmod"/*.ko; do
 		echo "file /modules/$(basename "$ko") $top/$ko 0644 0 0"
 	done
 } >"$list"
-"$gen" -t 0 "$list" | gzip -9 -n >build/initramfs.cpio.gz.tmp
-mv build/initramfs.cpio.gz.tmp build/initramfs.cpio.gz
-echo "build-initramfs: build/initramfs.cpio.gz ($(stat -c %s build/initramfs.cpio.gz) bytes)"
+"$gen" -t 0 "$list" | gzip -9 -n >"$dest/initramfs.cpio.gz.tmp"
+mv "$dest/initramfs.cpio.gz.tmp" "$dest/initramfs.cpio.gz"
+echo "build-initramfs: $dest/initramfs.cpio.gz ($(stat -c %s "$dest/initramfs.cpio.gz") bytes)"

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""kreplica benchmark: the unpatched (baseline) and patched kernels, same
+config, same topology, same workloads, in one run, measured by the kr_numa
+TCG plugin (tools/numa-plugin/kr_numa.c).
+
+QEMU TCG models no NUMA latency, so this reports what emulation counts
+exactly: from which node each executed kernel instruction and each rodata
+read came, instructions per operation, instructions to reach init, memory
+used by replicas and kernel page-table entries per level.
+
+usage: bench.py [--nodes 4] [--cpus-per-node 2] [--mem 1024] [--iter 5]
+                [--out bench/results] [--no-build]
+Writes OUT/results.json, OUT/report.md and OUT/remote-kernel-insns.svg.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VM = os.path.join(ROOT, "scripts", "vm.py")
+PLUGIN = os.path.join(ROOT, "build", "tools", "kr_numa.so")
+KERNELS = [("baseline", os.path.join(ROOT, "build", "baseline")),
+           ("patched", os.path.join(ROOT, "build"))]
+WORKLOADS = ["getpid", "read", "pipe", "fork_exec", "module", "ftrace"]
+LEVEL_SIZE = {"PTE": 4 << 10, "PMD": 2 << 20, "PUD": 1 << 30, "P4D": 512 << 30,
+              "PGD": 512 << 30}
+KERNEL_INSN = ("kernel_text", "kernel_other_text")
+
+
+def sh(cmd):
+    print("+ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def build():
+    sh(["make", "kernel", "initramfs", "plugin"])
+    sh(["make", "kernel", "initramfs", "BASELINE=1"])
+
+
+def system_map(kdir):
+    syms = {}
+    with open(os.path.join(kdir, "System.map")) as f:
+        for line in f:
+            a, _, name = line.split()[:3]
+            if name in ("_text", "_end", "_stext", "_etext"):
+                syms[name] = int(a, 16)
+    return syms
+
+
+def boot(kdir, args, append, log, plugin_out=None):
+    cmd = [sys.executable, VM, "--kernel", os.path.join(kdir, "Image"),
+           "--initrd", os.path.join(kdir, "initramfs.cpio.gz"),
+           "--nodes", str(args.nodes), "--cpus-per-node", str(args.cpus_per_node),
+           "--mem", args.mem, "--timeout", str(args.timeout), "--log", log,
+           "--append", "nokaslr kr.report=0 kr.run=none " + append]
+    if plugin_out:
+        cmd += ["--plugin", "%s,topo=@TOPO@,out=%s,map=%s" % (
+            PLUGIN, plugin_out, os.path.join(kdir, "System.map"))]
+    start = time.monotonic()
+    rc = subprocess.call(cmd)
+    secs = time.monotonic() - start
+    if rc != 0:
+        sys.exit("bench: boot failed (exit %d), see %s" % (rc, log))
+    return secs
+
+
+def ptdump_entries(console, syms):
+    """Entries per level for the kernel image and the linear map."""
+    out = {"image": {}, "linear_map": {}}
+    section = None
+    inside = False
+    for line in console:
+        if "KR-PTDUMP-BEGIN" in line:
+            inside = True
+            continue
+        if "KR-PTDUMP-END" in line:
+            break
+        if not inside:
+            continue
+        m = re.search(r"---\[ (.*) \]---", line)
+        if m:
+            section = m.group(1)
+            continue
+        m = re.match(r"\s*0x([0-9a-f]+)-0x([0-9a-f]+)\s+\S+\s+(PGD|P4D|PUD|PMD|PTE)\b", line)
+        if not m:
+            continue
+        start, end, level = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
+        n = (end - start) // LEVEL_SIZE[level]
+        if section == "Linear Mapping start":
+            out["linear_map"][level] = out["linear_map"].get(level, 0) + n
+        lo, hi = max(start, syms["_text"]), min(end, syms["_end"])
+        if lo < hi:
+            out["image"][level] = out["image"].get(level, 0) + (hi - lo) // LEVEL_SIZE[level]
+    return out
+
+
+def replica_bytes(console):
+    """Bytes of replicas per node from kernel_replication/status, if any."""
+    total = None
+    for line in console:
+        m = re.search(r"replica bytes (\d+)", line)
+        if m:
+            total = (total or 0) + int(m.group(1))
+    return total
+
+
+def share_remote(per_node, node):
+    total = sum(per_node)
+    return (total - per_node[node]) / total if total else None
+
+
+def measure(name, kdir, args, outdir):
+    logs = os.path.join(outdir, "logs")
+    os.makedirs(logs, exist_ok=True)
+    res = {"kernel": name}
+    # Plugin cost on the boot workload: medians of plain and instrumented boots.
+    plain, instr = [], []
+    for i in range(args.repeat):
+        plain.append(boot(kdir, args, "", os.path.join(logs, "%s-plain.log" % name)))
+        instr.append(boot(kdir, args, "", os.path.join(logs, "%s-instr.log" % name),
+                          os.path.join(logs, "%s-boot.json" % name)))
+    res["boot_seconds"] = statistics.median(plain)
+    res["boot_seconds_plugin"] = statistics.median(instr)
+    with open(os.path.join(logs, "%s-boot.json" % name)) as f:
+        res["boot_insns"] = json.load(f)["boot_insns"]
+
+    log = os.path.join(logs, "%s-bench.log" % name)
+    pjson = os.path.join(logs, "%s-bench.json" % name)
+    boot(kdir, args, "kr.bench=%d" % args.iter, log, pjson)
+    with open(log, errors="replace") as f:
+        console = f.read().splitlines()
+    with open(pjson) as f:
+        data = json.load(f)
+    ops = {}
+    for line in console:
+        m = re.search(r"KR-BENCH (\S+) window (\d+) cpu (\d+) ops (\d+)( FAILED)?", line)
+        if m:
+            if m.group(5):
+                sys.exit("bench: workload %s failed on cpu %s" % (m.group(1), m.group(3)))
+            ops[(int(m.group(2)), int(m.group(3)))] = int(m.group(4))
+    nodes = data["nodes"]
+    work = {}
+    for w, wl in enumerate(WORKLOADS):
+        per_node = {}
+        insns = total_ops = 0
+        for win in data["windows"]:
+            if win["window"] != w or (w, win["vcpu"]) not in ops:
+                continue
+            n = win["node"]
+            c = win["counts"]
+            d = per_node.setdefault(n, {"kinsn": [0] * (nodes + 1),
+                                        "rodata": [0] * (nodes + 1)})
+            for k in KERNEL_INSN:
+                d["kinsn"] = [a + b for a, b in zip(d["kinsn"], c["insns"][k])]
+            d["rodata"] = [a + b for a, b in zip(d["rodata"], c["reads"]["kernel_rodata"])]
+            insns += sum(sum(v) for v in c["insns"].values())
+            total_ops += ops[(w, win["vcpu"])]
+        work[wl] = {
+            "insns_per_op": insns / total_ops if total_ops else None,
+            "remote_kernel_insn_share": {n: share_remote(d["kinsn"], n)
+                                         for n, d in sorted(per_node.items())},
+            "remote_rodata_read_share": {n: share_remote(d["rodata"], n)
+                                         for n, d in sorted(per_node.items())},
+        }
+    res["workloads"] = work
+    res["vcpu_remote_kernel_insn_share"] = [
+        share_remote([a + b for a, b in zip(v["total"]["insns"]["kernel_text"],
+                                            v["total"]["insns"]["kernel_other_text"])],
+                     v["node"]) for v in data["vcpus"]]
+    res["page_table_entries"] = ptdump_entries(console, system_map(kdir))
+    res["replica_bytes"] = replica_bytes(console)
+    return res
+
+
+def pct(x):
+    return "n/a" if x is None else "%.1f%%" % (100 * x)
+
+
+def ratio(a, b):
+    return "n/a" if not a or b is None else "%.4f" % (b / a)
+
+
+def versions():
+    def first_line(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
+        except (OSError, IndexError):
+            return "unknown"
+    kver = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "linux-source-6.12"],
+                          capture_output=True, text=True).stdout or "unknown"
+    return {"kernel_source": "linux-source-6.12 " + kver,
+            "qemu": first_line(["qemu-system-aarch64", "--version"]),
+            "compiler": first_line(["aarch64-linux-gnu-gcc", "--version"]),
+            "series": sum(1 for l in open(os.path.join(ROOT, "patches", "series"))
+                          if l.strip() and not l.startswith("#"))}
+
+
+def svg_plot(results, path):
+    """Grouped bars: remote share of kernel instructions per node and workload."""
+    base, pat = results["baseline"], results["patched"]
+    nodes = sorted({int(n) for wl in WORKLOADS
+                    for n in base["workloads"][wl]["remote_kernel_insn_share"]})
+    bw, gap, h, top, left = 7, 14, 220, 30, 50
+    groups = [(wl, n) for wl in WORKLOADS for n in nodes]
+    width = left + len(groups) * (2 * bw + 4) + len(WORKLOADS) * gap + 20
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'font-family="sans-serif" font-size="10">' % (width, h + top + 60),
+           '<text x="%d" y="16" font-size="12">Share of kernel instructions fetched from '
+           'another node, per workload and node (grey: baseline, blue: patched)</text>' % left]
+    for pctl in (0, 25, 50, 75, 100):
+        y = top + h - h * pctl / 100
+        out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>'
+                   '<text x="5" y="%.1f">%d%%</text>' % (left, width, y, y, y + 3, pctl))
+    x = left
+    for wl in WORKLOADS:
+        x0 = x
+        for n in nodes:
+            for res, color in ((base, "#999"), (pat, "#2a6ebb")):
+                v = res["workloads"][wl]["remote_kernel_insn_share"].get(n)
+                v = v or 0
+                out.append('<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s"/>'
+                           % (x, top + h - h * v, bw, h * v, color))
+                x += bw
+            out.append('<text x="%d" y="%d" font-size="8">n%d</text>' % (x - 2 * bw, top + h + 10, n))
+            x += 4
+        out.append('<text x="%d" y="%d">%s</text>' % (x0, top + h + 28, wl))
+        x += gap
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def report(results, args, path, cmdline):
+    base, pat = results["baseline"], results["patched"]
+    v = results["versions"]
+    nodes = sorted({int(n) for wl in WORKLOADS
+                    for n in base["workloads"][wl]["remote_kernel_insn_share"]})
+    L = ["# kreplica benchmark", "",
+         "Measured %s with `%s`." % (results["date"], cmdline), "",
+         "- kernel: %s, patches in series: %d (baseline: none), same config" % (
+             v["kernel_source"], v["series"]),
+         "- %s; %s" % (v["qemu"], v["compiler"]),
+         "- topology: %d nodes x %d CPUs, %s MiB per node; nokaslr (the plugin maps "
+         "image symbols from System.map); workload scale --iter %d" % (
+             args.nodes, args.cpus_per_node, args.mem, args.iter), "",
+         "QEMU TCG models no NUMA latency: these are exact counts of where instructions "
+         "and reads came from, not times.", "",
+         "## Remote share of kernel instructions, per node (baseline -> patched)", "",
+         "| workload | " + " | ".join("node %d" % n for n in nodes) + " |",
+         "|---|" + "---|" * len(nodes)]
+    for wl in WORKLOADS:
+        b = base["workloads"][wl]["remote_kernel_insn_share"]
+        p = pat["workloads"][wl]["remote_kernel_insn_share"]
+        L.append("| %s | " % wl + " | ".join("%s -> %s" % (pct(b.get(n)), pct(p.get(n)))
+                                             for n in nodes) + " |")
+    L += ["", "## Remote share of kernel rodata reads, per node (baseline -> patched)", "",
+          "| workload | " + " | ".join("node %d" % n for n in nodes) + " |",
+          "|---|" + "---|" * len(nodes)]
+    for wl in WORKLOADS:
+        b = base["workloads"][wl]["remote_rodata_read_share"]
+        p = pat["workloads"][wl]["remote_rodata_read_share"]
+        L.append("| %s | " % wl + " | ".join("%s -> %s" % (pct(b.get(n)), pct(p.get(n)))
+                                             for n in nodes) + " |")
+    L += ["", "## Instructions per operation (all CPUs, user + kernel)", "",
+          "| workload | baseline | patched | patched/baseline |", "|---|---|---|---|"]
+    for wl in WORKLOADS:
+        b = base["workloads"][wl]["insns_per_op"]
+        p = pat["workloads"][wl]["insns_per_op"]
+        L.append("| %s | %.0f | %.0f | %s |" % (wl, b, p, ratio(b, p)))
+    L += ["", "## Boot and memory", "",
+          "| metric | baseline | patched | patched/baseline |", "|---|---|---|---|",
+          "| instructions to reach init (all vCPUs) | %d | %d | %s |" % (
+              base["boot_insns"], pat["boot_insns"], ratio(base["boot_insns"], pat["boot_insns"])),
+          "| memory used by replicas (bytes) | %s | %s | |" % (
+              base["replica_bytes"] or 0, pat["replica_bytes"] or 0)]
+    for what in ("image", "linear_map"):
+        for lvl in ("PUD", "PMD", "PTE"):
+            b = base["page_table_entries"][what].get(lvl, 0)
+            p = pat["page_table_entries"][what].get(lvl, 0)
+            L.append("| %s %s entries | %d | %d | %s |" % (what.replace("_", " "), lvl, b, p,
+                                                         ratio(b, p)))
+    L += ["", "## Cost of the instrument", "",
+          "Median wall time of %d boots to init and power-off, without -> with the plugin: "
+          "baseline %.1fs -> %.1fs (%.2fx), patched %.1fs -> %.1fs (%.2fx)." % (
+              args.repeat, base["boot_seconds"], base["boot_seconds_plugin"],
+              base["boot_seconds_plugin"] / base["boot_seconds"],
+              pat["boot_seconds"], pat["boot_seconds_plugin"],
+              pat["boot_seconds_plugin"] / pat["boot_seconds"]), "",
+          "![remote kernel instructions](remote-kernel-insns.svg)", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--nodes", type=int, default=4)
+    p.add_argument("--cpus-per-node", type=int, default=2)
+    p.add_argument("--mem", default="1024")
+    p.add_argument("--iter", type=int, default=5, help="workload scale")
+    p.add_argument("--repeat", type=int, default=3, help="boots for the plugin-cost medians")
+    p.add_argument("--timeout", type=int, default=900)
+    p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    p.add_argument("--no-build", action="store_true")
+    args = p.parse_args()
+    cmdline = "scripts/bench.py " + " ".join(sys.argv[1:])
+    if not args.no_build:
+        build()
+    os.makedirs(args.out, exist_ok=True)
+    results = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               "versions": versions(),
+               "topology": {"nodes": args.nodes, "cpus_per_node": args.cpus_per_node,
+                            "mem_mib": args.mem}}
+    for name, kdir in KERNELS:
+        print("bench: measuring the %s kernel" % name, flush=True)
+        results[name] = measure(name, kdir, args, args.out)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    svg_plot(results, os.path.join(args.out, "remote-kernel-insns.svg"))
+    report(results, args, os.path.join(args.out, "report.md"), cmdline)
+    print(open(os.path.join(args.out, "report.md")).read())
+
+
+if __name__ == "__main__":
+    main()
