@@ -56,3 +56,8 @@ plugin: build/tools/kr_numa.so
 build/tools/kr_numa.so: tools/numa-plugin/kr_numa.c
 	@mkdir -p build/tools
 	gcc -shared -fPIC -O2 -Wall -Wextra -Werror -fvisibility=hidden -o $@ $< -lpthread
+
+# Baseline and patched kernels side by side, measured by the kr_numa plugin.
+# BENCH_ARGS: e.g. --nodes 2 --cpus-per-node 4 --iter 10 --runs 5
+bench:
+	@python3 scripts/bench.py $(BENCH_ARGS)

@@ -53,12 +53,14 @@ def system_map(kdir):
     return syms
 
 
-def boot(kdir, args, append, log, plugin_out=None):
+def boot(kdir, args, append, log, plugin_out=None, icount=False):
     cmd = [sys.executable, VM, "--kernel", os.path.join(kdir, "Image"),
            "--initrd", os.path.join(kdir, "initramfs.cpio.gz"),
            "--nodes", str(args.nodes), "--cpus-per-node", str(args.cpus_per_node),
            "--mem", args.mem, "--timeout", str(args.timeout), "--log", log,
            "--append", "nokaslr kr.report=0 kr.run=none " + append]
+    if icount:
+        cmd.append("--icount")
     if plugin_out:
         cmd += ["--plugin", "%s,topo=@TOPO@,out=%s,map=%s" % (
             PLUGIN, plugin_out, os.path.join(kdir, "System.map"))]
@@ -87,7 +89,8 @@ def ptdump_entries(console, syms):
         if m:
             section = m.group(1)
             continue
-        m = re.match(r"\s*0x([0-9a-f]+)-0x([0-9a-f]+)\s+\S+\s+(PGD|P4D|PUD|PMD|PTE)\b", line)
+        # Lines without attributes after the level are holes, not mappings.
+        m = re.match(r"\s*0x([0-9a-f]+)-0x([0-9a-f]+)\s+\S+\s+(PGD|P4D|PUD|PMD|PTE)\s+\S", line)
         if not m:
             continue
         start, end, level = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
@@ -127,12 +130,37 @@ def measure(name, kdir, args, outdir):
                           os.path.join(logs, "%s-boot.json" % name)))
     res["boot_seconds"] = statistics.median(plain)
     res["boot_seconds_plugin"] = statistics.median(instr)
-    with open(os.path.join(logs, "%s-boot.json" % name)) as f:
-        res["boot_insns"] = json.load(f)["boot_insns"]
 
-    log = os.path.join(logs, "%s-bench.log" % name)
-    pjson = os.path.join(logs, "%s-bench.json" % name)
-    boot(kdir, args, "kr.bench=%d" % args.iter, log, pjson)
+    runs = [bench_run(name, kdir, args, logs, i) for i in range(args.runs)]
+    res["boot_insns_runs"] = [r["boot_insns"] for r in runs]
+    res["boot_insns"] = statistics.median(res["boot_insns_runs"])
+    work = {}
+    for wl in WORKLOADS:
+        per_run = [r["work"][wl]["insns"] / r["work"][wl]["ops"] for r in runs]
+        kinsn, rodata = {}, {}
+        for r in runs:
+            for n, d in r["work"][wl]["per_node"].items():
+                kinsn[n] = [a + b for a, b in zip(kinsn.get(n, [0] * len(d["kinsn"])), d["kinsn"])]
+                rodata[n] = [a + b for a, b in zip(rodata.get(n, [0] * len(d["rodata"])),
+                                                   d["rodata"])]
+        work[wl] = {
+            "insns_per_op_runs": per_run,
+            "insns_per_op": statistics.median(per_run),
+            "remote_kernel_insn_share": {n: share_remote(v, n) for n, v in sorted(kinsn.items())},
+            "remote_rodata_read_share": {n: share_remote(v, n) for n, v in sorted(rodata.items())},
+        }
+    res["workloads"] = work
+    res["vcpu_remote_kernel_insn_share"] = runs[0]["vcpu_remote"]
+    res["page_table_entries"] = runs[0]["page_table_entries"]
+    res["replica_bytes"] = runs[0]["replica_bytes"]
+    return res
+
+
+def bench_run(name, kdir, args, logs, i):
+    """One deterministic (-icount) boot running every workload."""
+    log = os.path.join(logs, "%s-bench%d.log" % (name, i))
+    pjson = os.path.join(logs, "%s-bench%d.json" % (name, i))
+    boot(kdir, args, "kr.bench=%d" % args.iter, log, pjson, icount=True)
     with open(log, errors="replace") as f:
         console = f.read().splitlines()
     with open(pjson) as f:
@@ -152,34 +180,32 @@ def measure(name, kdir, args, outdir):
         for win in data["windows"]:
             if win["window"] != w or (w, win["vcpu"]) not in ops:
                 continue
-            n = win["node"]
             c = win["counts"]
-            d = per_node.setdefault(n, {"kinsn": [0] * (nodes + 1),
-                                        "rodata": [0] * (nodes + 1)})
+            d = per_node.setdefault(win["node"], {"kinsn": [0] * (nodes + 1),
+                                                  "rodata": [0] * (nodes + 1)})
             for k in KERNEL_INSN:
                 d["kinsn"] = [a + b for a, b in zip(d["kinsn"], c["insns"][k])]
             d["rodata"] = [a + b for a, b in zip(d["rodata"], c["reads"]["kernel_rodata"])]
             insns += sum(sum(v) for v in c["insns"].values())
             total_ops += ops[(w, win["vcpu"])]
-        work[wl] = {
-            "insns_per_op": insns / total_ops if total_ops else None,
-            "remote_kernel_insn_share": {n: share_remote(d["kinsn"], n)
-                                         for n, d in sorted(per_node.items())},
-            "remote_rodata_read_share": {n: share_remote(d["rodata"], n)
-                                         for n, d in sorted(per_node.items())},
-        }
-    res["workloads"] = work
-    res["vcpu_remote_kernel_insn_share"] = [
+        if not total_ops:
+            sys.exit("bench: no plugin window for workload %s (see %s)" % (wl, log))
+        work[wl] = {"insns": insns, "ops": total_ops, "per_node": per_node}
+    vcpu_remote = [
         share_remote([a + b for a, b in zip(v["total"]["insns"]["kernel_text"],
                                             v["total"]["insns"]["kernel_other_text"])],
                      v["node"]) for v in data["vcpus"]]
-    res["page_table_entries"] = ptdump_entries(console, system_map(kdir))
-    res["replica_bytes"] = replica_bytes(console)
-    return res
+    return {"boot_insns": data["boot_insns"], "work": work, "vcpu_remote": vcpu_remote,
+            "page_table_entries": ptdump_entries(console, system_map(kdir)),
+            "replica_bytes": replica_bytes(console)}
 
 
 def pct(x):
     return "n/a" if x is None else "%.1f%%" % (100 * x)
+
+
+def spread(xs):
+    return "%.2f%%" % (100 * (max(xs) - min(xs)) / statistics.median(xs))
 
 
 def ratio(a, b):
@@ -208,7 +234,7 @@ def svg_plot(results, path):
                     for n in base["workloads"][wl]["remote_kernel_insn_share"]})
     bw, gap, h, top, left = 7, 14, 220, 30, 50
     groups = [(wl, n) for wl in WORKLOADS for n in nodes]
-    width = left + len(groups) * (2 * bw + 4) + len(WORKLOADS) * gap + 20
+    width = max(720, left + len(groups) * (2 * bw + 4) + len(WORKLOADS) * gap + 20)
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="10">' % (width, h + top + 60),
            '<text x="%d" y="16" font-size="12">Share of kernel instructions fetched from '
@@ -268,14 +294,21 @@ def report(results, args, path, cmdline):
         L.append("| %s | " % wl + " | ".join("%s -> %s" % (pct(b.get(n)), pct(p.get(n)))
                                              for n in nodes) + " |")
     L += ["", "## Instructions per operation (all CPUs, user + kernel)", "",
-          "| workload | baseline | patched | patched/baseline |", "|---|---|---|---|"]
+          "Median of %d deterministic boots per kernel (`-icount`, one TCG thread); the "
+          "spread is (max - min) / median over those boots, the noise floor of the ratio."
+          % args.runs, "",
+          "| workload | baseline | spread | patched | spread | patched/baseline |",
+          "|---|---|---|---|---|---|"]
     for wl in WORKLOADS:
-        b = base["workloads"][wl]["insns_per_op"]
-        p = pat["workloads"][wl]["insns_per_op"]
-        L.append("| %s | %.0f | %.0f | %s |" % (wl, b, p, ratio(b, p)))
+        b = base["workloads"][wl]
+        p = pat["workloads"][wl]
+        L.append("| %s | %.0f | %s | %.0f | %s | %s |" % (
+            wl, b["insns_per_op"], spread(b["insns_per_op_runs"]), p["insns_per_op"],
+            spread(p["insns_per_op_runs"]), ratio(b["insns_per_op"], p["insns_per_op"])))
     L += ["", "## Boot and memory", "",
           "| metric | baseline | patched | patched/baseline |", "|---|---|---|---|",
-          "| instructions to reach init (all vCPUs) | %d | %d | %s |" % (
+          "| instructions to reach init (all vCPUs; spread %s / %s) | %d | %d | %s |" % (
+              spread(base["boot_insns_runs"]), spread(pat["boot_insns_runs"]),
               base["boot_insns"], pat["boot_insns"], ratio(base["boot_insns"], pat["boot_insns"])),
           "| memory used by replicas (bytes) | %s | %s | |" % (
               base["replica_bytes"] or 0, pat["replica_bytes"] or 0)]
@@ -305,6 +338,8 @@ def main():
     p.add_argument("--mem", default="1024")
     p.add_argument("--iter", type=int, default=5, help="workload scale")
     p.add_argument("--repeat", type=int, default=3, help="boots for the plugin-cost medians")
+    p.add_argument("--runs", type=int, default=3,
+                   help="deterministic benchmark boots per kernel (medians reported)")
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     p.add_argument("--no-build", action="store_true")

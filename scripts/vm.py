@@ -119,6 +119,11 @@ def qemu_command(args, mems, ncpus, memdir):
         for i in range(args.nodes):
             for j in range(i + 1, args.nodes):
                 cmd += ["-numa", "dist,src=%d,dst=%d,val=%d" % (i, j, distance(i, j))]
+    if args.icount:
+        # One host thread runs every vCPU in turn and guest time advances with
+        # instructions executed: runs repeat exactly, so instruction counts
+        # compare between kernels. Slower than the default multi-threaded TCG.
+        cmd += ["-accel", "tcg,thread=single", "-icount", "shift=0,sleep=off"]
     if args.plugin:
         cmd += ["-plugin", args.plugin.replace("@TOPO@", os.path.join(memdir, "topology"))]
         if args.plugin_log:
@@ -173,6 +178,8 @@ def parser():
                    help="TCG plugin: path.so[,arg=value...] (passed to -plugin; "
                    "@TOPO@ stands for the topology file's path)")
     p.add_argument("--plugin-log", default=None, help="file for the plugin's output")
+    p.add_argument("--icount", action="store_true",
+                   help="deterministic execution (single-threaded TCG, -icount)")
     p.add_argument("--timeout", type=int, default=300, help="seconds before the VM is killed")
     p.add_argument("--log", default=os.path.join(ROOT, "build/console.log"))
     p.add_argument("--memdir", default=None, help="directory for the node memory files")
