@@ -6,7 +6,8 @@ lockdep splat, hung task or soft lockup, a VM timeout, or when init's success
 marker (KR-DONE) is missing.  Besides, it collects test cases:
 
   - KTAP from KUnit (built-in suites and modules): every leaf case counts once,
-    named suite.case (parameterised cases suite.case.param);
+    named suite.case (parameterised cases suite.case.param); a suite run again
+    after boot (debugfs) replaces its earlier results;
   - guest programs: lines 'KR-CASE <name> PASS|FAIL|SKIP [reason]'.
 
 usage: console_check.py LOG [--json]   (exit 0 if the boot passed)
@@ -33,7 +34,7 @@ FAILURE_PATTERNS = [
                            r"possible deadlock|DEBUG_LOCKS_WARN_ON")),
     ("hung", re.compile(r"INFO: task .* blocked for more than|"
                         r"soft lockup - CPU|rcu_.*detected stalls|hard LOCKUP")),
-    ("wx", re.compile(r"Found insecure W\+X mapping|Checked W\+X mappings: FAILED")),
+    ("wx", re.compile(r"Found insecure W\+X mapping|Checked W\+X mappings[^:]*: FAILED")),
     ("bug", re.compile(r"\bBUG:|kernel BUG at")),
     ("warning", re.compile(r"WARNING: (?:CPU:|at )")),
     ("timeout", re.compile(r"^KR-VM: TIMEOUT")),
@@ -105,7 +106,8 @@ def check_lines(raw_lines):
             if rx.search(line):
                 failures.append({"kind": label, "line": i + 1, "text": line.strip()})
                 break
-    cases = parse_ktap(lines)
+    # A case reported again (a suite rerun through debugfs) keeps its last result.
+    cases = list({c.name: c for c in parse_ktap(lines)}.values())
     for line in lines:
         m = GUEST_CASE.search(line)
         if m:

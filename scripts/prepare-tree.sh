@@ -11,7 +11,8 @@
 # An existing tree is kept when its commits are exactly the series. When the
 # series moved on (git pull) and the tree holds no work of its own, the tree is
 # reset to the base and the series applied again. A tree with commits or edits
-# that patches/ lacks is never touched: export them first (export-patches.sh).
+# that patches/ lacks is never touched (it is built as it is, with a warning):
+# export them with export-patches.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -97,8 +98,11 @@ have=$(patch_ids_of_tree | tr '\n' ' ')
 dirty=$(git -C "$tree" status --porcelain --untracked-files=no)
 extra=$(comm -13 <(tr ' ' '\n' <<<"$want" | sort -u) <(tr ' ' '\n' <<<"$have" | sort -u) | grep -v '^$' || true)
 if [ -n "$dirty" ] || [ -n "$extra" ]; then
-	die "$tree has work that patches/ lacks (uncommitted edits or commits not exported).
-  Export it with scripts/export-patches.sh, or rerun with --force to discard it."
+	# Work in progress: build the tree as it is, never overwrite it.
+	echo "prepare-tree: $tree has work that patches/ lacks (uncommitted edits or" \
+		"commits not exported); using it as it is. Export it with" \
+		"scripts/export-patches.sh, or rerun with --force to discard it." >&2
+	exit 0
 fi
 echo "prepare-tree: patches/ changed; re-applying the series on kreplica-base"
 git_t reset -q --hard kreplica-base

@@ -49,12 +49,20 @@ class Counter:
 
 # --- boots -----------------------------------------------------------------
 
-# name, nodes, cpus per node, MiB per node, extra command line
+# name, nodes, cpus per node, MiB per node, extra command line, and what the
+# console must say (regexes) besides passing.
 TOPOLOGIES = [
-    ("4n-2c", 4, 2, "1024", ""),
-    ("1n-2c", 1, 2, "1024", ""),
-    ("2n-2c", 2, 2, "1024", ""),
-    ("4n-1c-memoryless", 4, 1, "1024,1024,1024,0", ""),
+    ("4n-2c", 4, 2, "1024", "", [r"kernel_replication: node 3: \d+ KiB of text"]),
+    ("1n-2c", 1, 2, "1024", "", []),
+    ("2n-2c", 2, 2, "1024", "", [r"kernel_replication: node 1: \d+ KiB of text"]),
+    ("4n-1c", 4, 1, "512", "", [r"kernel_replication: node 3: \d+ KiB of text"]),
+    ("4n-1c-memoryless", 4, 1, "1024,1024,1024,0", "",
+     [r"kernel_replication: node 3: no copy, uses node 2's"]),
+    ("4n-2c-off", 4, 2, "512", "kernel_replication=off kr.replication=off",
+     [r"kernel_replication: off on the command line"]),
+    ("2n-2c-invalid", 2, 2, "512", "kernel_replication=bogus",
+     [r"unknown value 'bogus' for kernel_replication=",
+      r"kernel_replication: node 1: \d+ KiB of text"]),
 ]
 
 
@@ -81,8 +89,15 @@ def describe(res):
 
 
 def group_boot(cnt, args):
-    for name, nodes, cpn, mem, append in TOPOLOGIES:
+    import re
+    for name, nodes, cpn, mem, append, must in TOPOLOGIES:
         rc, res, secs, log = boot("boot-" + name, nodes, cpn, mem, append, args.timeout)
+        with open(log, errors="replace") as f:
+            console = f.read()
+        for rx in must:
+            found = re.search(rx, console) is not None
+            cnt.record("%s/console: %s" % (name, rx), "PASS" if found else "FAIL",
+                       "not on the console (log %s)" % log)
         for c in res["cases"]:
             cnt.record("%s/%s" % (name, c["name"]), c["status"], c["reason"])
         kunit = [c for c in res["cases"] if c["source"] == "kunit"]

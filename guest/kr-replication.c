@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kr-replication: kernel text replication as the running system shows it.
+ *
+ * Expects replication active when at least two nodes have memory, unless
+ * kr.replication=off is on the command line (the harness sets it when it
+ * boots with kernel_replication=off). Checks, through debugfs
+ * kernel_replication/{status,verify}:
+ *   state        the status says active (or not) as expected
+ *   cpu_roots    every CPU runs on its node's tables (memoryless nodes: the
+ *                nearest node with memory; replication off: the master's)
+ *   verify       the kernel's own walk of every node's tables finds no mismatch
+ *   hotplug      after offlining and onlining every CPU but 0: cpu_roots, verify
+ *   patching     after kprobe and ftrace loops while every CPU makes syscalls:
+ *                verify, and every CPU still runs correctly
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "kr_sys.h"
+#include "kr_test.h"
+
+#define DIR "/sys/kernel/debug/kernel_replication"
+#define TRACING "/sys/kernel/tracing"
+
+static char has_mem[KR_MAX_NODES];
+static int expect_on, master_node;
+
+static int write_mode(const char *path, const char *s, int flags)
+{
+	int fd = open(path, O_WRONLY | flags);
+	ssize_t len = (ssize_t)strlen(s), done;
+
+	if (fd < 0)
+		return -1;
+	done = write(fd, s, len);
+	close(fd);
+	return done == len ? 0 : -1;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	return write_mode(path, s, O_TRUNC);
+}
+
+static int distance(int a, int b)
+{
+	char path[128], buf[512], *p = buf;
+	long d = 255;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/distance", a);
+	if (kr_read(path, buf, sizeof(buf)) <= 0)
+		return 255;
+	for (int i = 0; i <= b; i++)
+		d = strtol(p, &p, 10);
+	return (int)d;
+}
+
+/* The node whose tables CPUs of @node should run on. */
+static int serving(int node)
+{
+	int best = master_node;
+
+	if (!expect_on || has_mem[node])
+		return expect_on ? node : master_node;
+	for (int n = 0; n < KR_MAX_NODES; n++)
+		if (has_mem[n] && distance(node, n) < distance(node, best))
+			best = n;
+	return best;
+}
+
+static int check_roots(const char *c)
+{
+	char buf[16384], *line, *save;
+	int cpus = 0, bad = 0;
+
+	if (kr_read(DIR "/status", buf, sizeof(buf)) <= 0) {
+		kr_fail(c, "cannot read " DIR "/status");
+		return -1;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int cpu, node, tables;
+
+		if (sscanf(line, "cpu %d: node %d, root %*s (node %d's tables)", &cpu, &node,
+			   &tables) != 3)
+			continue;
+		cpus++;
+		if (tables != serving(node) && !bad++)
+			kr_fail(c, "cpu %d of node %d runs on node %d's tables, want node %d's",
+				cpu, node, tables, serving(node));
+	}
+	if (!bad && cpus != (int)sysconf(_SC_NPROCESSORS_ONLN)) {
+		kr_fail(c, "status lists %d CPUs, %ld are online", cpus,
+			sysconf(_SC_NPROCESSORS_ONLN));
+		return -1;
+	}
+	if (!bad)
+		kr_pass(c, NULL);
+	return bad ? -1 : 0;
+}
+
+static void check_verify(const char *c)
+{
+	char buf[8192];
+
+	if (kr_read(DIR "/verify", buf, sizeof(buf)) <= 0)
+		kr_fail(c, "cannot read " DIR "/verify");
+	else if (strncmp(buf, "OK", 2))
+		kr_fail(c, "verify: %.300s", buf);
+	else
+		kr_pass(c, NULL);
+}
+
+static void check_state(void)
+{
+	char buf[256];
+
+	if (kr_read(DIR "/status", buf, sizeof(buf)) <= 0) {
+		kr_fail("state", "no " DIR "/status");
+		return;
+	}
+	kr_expect("state", !strncmp(buf, expect_on ? "active: yes" : "active: no",
+				    expect_on ? 11 : 10),
+		  "status says '%.20s', expected replication %s", buf, expect_on ? "on" : "off");
+}
+
+static void check_hotplug(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	char path[128];
+	int bad = 0;
+
+	for (long c = 1; c < ncpu && !bad; c++) {
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/online", c);
+		bad = write_str(path, "0") || write_str(path, "1");
+		if (bad)
+			kr_fail("hotplug", "cpu %ld did not go offline and online again", c);
+	}
+	if (bad)
+		return;
+	if (!check_roots("hotplug_roots"))
+		check_verify("hotplug_verify");
+}
+
+/* Children pinned on every CPU make syscalls until killed. */
+static pid_t *start_load(long ncpu)
+{
+	pid_t *pids = calloc(ncpu, sizeof(*pids));
+
+	for (long c = 0; pids && c < ncpu; c++) {
+		pids[c] = fork();
+		if (pids[c] == 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(c, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+			for (;;)
+				if (syscall(SYS_getppid) <= 0)
+					_exit(1);
+		}
+	}
+	return pids;
+}
+
+static int stop_load(pid_t *pids, long ncpu)
+{
+	int bad = 0, status;
+
+	for (long c = 0; c < ncpu; c++) {
+		kill(pids[c], SIGKILL);
+		if (waitpid(pids[c], &status, 0) != pids[c] || !WIFSIGNALED(status))
+			bad = 1;
+	}
+	free(pids);
+	return bad;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The function tracer on and off at every call site, then rounds of a kprobe
+ * and of the function tracer on one function while every CPU makes the
+ * syscall being patched. (Under TCG, the every-site round with every CPU
+ * busy takes minutes: each patch flushes the TLB of every vCPU once per node.)
+ */
+static void check_patching(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double t = now();
+	pid_t *pids;
+	int bad;
+
+	bad = write_str(TRACING "/current_tracer", "function") ||
+	      write_str(TRACING "/current_tracer", "nop");
+	printf("kr-replication: function tracer on and off at every call site: %.1fs\n",
+	       now() - t);
+	bad = bad || write_str(TRACING "/set_ftrace_filter", "__arm64_sys_getppid");
+	pids = start_load(ncpu);
+	for (int i = 0; i < 10 && !bad; i++) {
+		bad = write_mode(TRACING "/kprobe_events", "p:krtest __arm64_sys_getppid",
+				 O_APPEND) ||
+		      write_str(TRACING "/events/kprobes/krtest/enable", "1") ||
+		      write_str(TRACING "/events/kprobes/krtest/enable", "0") ||
+		      write_mode(TRACING "/kprobe_events", "-:krtest", O_APPEND) ||
+		      write_str(TRACING "/current_tracer", "function") ||
+		      write_str(TRACING "/current_tracer", "nop");
+	}
+	if (stop_load(pids, ncpu))
+		kr_fail("patching_load", "a CPU's syscall loop died while the text was patched");
+	else
+		kr_pass("patching_load", NULL);
+	write_str(TRACING "/set_ftrace_filter", "");
+	if (bad)
+		kr_fail("patching", "kprobe or ftrace control failed (tracefs at " TRACING ")");
+	else
+		check_verify("patching_verify");
+}
+
+int main(void)
+{
+	const char *want = kr_cmdline("kr.replication");
+	uint64_t ts, te;
+	struct kr_range r[KR_MAX_RANGES];
+	int nr = kr_dt_memory(r, KR_MAX_RANGES), with_mem;
+
+	kr_prog = "replication";
+	with_mem = kr_sysfs_list("/sys/devices/system/node/has_memory", has_mem, KR_MAX_NODES);
+	expect_on = want ? !strcmp(want, "on") : with_mem > 1;
+	if (kr_iomem("Kernel code", &ts, &te)) {
+		kr_fail("setup", "no 'Kernel code' in /proc/iomem");
+		return kr_exit();
+	}
+	master_node = kr_phys_node(r, nr, ts);
+	if (access(DIR "/status", R_OK)) {
+		kr_skip("state", "no " DIR " (kernel built without CONFIG_KERNEL_REPLICATION)");
+		return 0;
+	}
+	check_state();
+	check_roots("cpu_roots");
+	check_verify("verify");
+	check_hotplug();
+	check_patching();
+	return kr_exit();
+}
