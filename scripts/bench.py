@@ -104,13 +104,13 @@ def ptdump_entries(console, syms):
 
 
 def replica_bytes(console):
-    """Bytes of replicas per node from kernel_replication/status, if any."""
-    total = None
+    """Bytes used by replication on each node with a copy (kernel_replication/status)."""
+    per_node = {}
     for line in console:
-        m = re.search(r"replica bytes (\d+)", line)
+        m = re.search(r"node (\d+): copy .*replica bytes (\d+)", line)
         if m:
-            total = (total or 0) + int(m.group(1))
-    return total
+            per_node[int(m.group(1))] = int(m.group(2))
+    return per_node
 
 
 def share_remote(per_node, node):
@@ -151,6 +151,7 @@ def measure(name, kdir, args, outdir):
         }
     res["workloads"] = work
     res["vcpu_remote_kernel_insn_share"] = runs[0]["vcpu_remote"]
+    res["getpid_vcpu_remote_kernel_insn_share"] = runs[0]["getpid_vcpu_remote"]
     res["page_table_entries"] = runs[0]["page_table_entries"]
     res["replica_bytes"] = runs[0]["replica_bytes"]
     return res
@@ -191,17 +192,29 @@ def bench_run(name, kdir, args, logs, i):
         if not total_ops:
             sys.exit("bench: no plugin window for workload %s (see %s)" % (wl, log))
         work[wl] = {"insns": insns, "ops": total_ops, "per_node": per_node}
+    getpid_vcpu_remote = {
+        win["vcpu"]: share_remote([a + b for a, b in zip(win["counts"]["insns"]["kernel_text"],
+                                                         win["counts"]["insns"]["kernel_other_text"])],
+                                  win["node"])
+        for win in data["windows"] if win["window"] == 0}
     vcpu_remote = [
         share_remote([a + b for a, b in zip(v["total"]["insns"]["kernel_text"],
                                             v["total"]["insns"]["kernel_other_text"])],
                      v["node"]) for v in data["vcpus"]]
     return {"boot_insns": data["boot_insns"], "work": work, "vcpu_remote": vcpu_remote,
+            "getpid_vcpu_remote": getpid_vcpu_remote,
             "page_table_entries": ptdump_entries(console, system_map(kdir)),
             "replica_bytes": replica_bytes(console)}
 
 
 def pct(x):
-    return "n/a" if x is None else "%.1f%%" % (100 * x)
+    return "n/a" if x is None else "%.2f%%" % (100 * x)
+
+
+def mem_per_node(per_node):
+    if not per_node:
+        return "0"
+    return ", ".join("node %d: %d" % (n, b) for n, b in sorted(per_node.items()))
 
 
 def spread(xs):
@@ -285,6 +298,14 @@ def report(results, args, path, cmdline):
         p = pat["workloads"][wl]["remote_kernel_insn_share"]
         L.append("| %s | " % wl + " | ".join("%s -> %s" % (pct(b.get(n)), pct(p.get(n)))
                                              for n in nodes) + " |")
+    cpus = sorted(base["getpid_vcpu_remote_kernel_insn_share"])
+    L += ["", "## Remote share of kernel instructions per CPU, getpid on every CPU "
+          "(baseline -> patched)", "",
+          "| " + " | ".join("cpu %d (node %d)" % (c, c // args.cpus_per_node) for c in cpus) + " |",
+          "|" + "---|" * len(cpus),
+          "| " + " | ".join("%s -> %s" % (pct(base["getpid_vcpu_remote_kernel_insn_share"][c]),
+                                          pct(pat["getpid_vcpu_remote_kernel_insn_share"][c]))
+                            for c in cpus) + " |"]
     L += ["", "## Remote share of kernel rodata reads, per node (baseline -> patched)", "",
           "| workload | " + " | ".join("node %d" % n for n in nodes) + " |",
           "|---|" + "---|" * len(nodes)]
@@ -310,8 +331,8 @@ def report(results, args, path, cmdline):
           "| instructions to reach init (all vCPUs; spread %s / %s) | %d | %d | %s |" % (
               spread(base["boot_insns_runs"]), spread(pat["boot_insns_runs"]),
               base["boot_insns"], pat["boot_insns"], ratio(base["boot_insns"], pat["boot_insns"])),
-          "| memory used by replicas (bytes) | %s | %s | |" % (
-              base["replica_bytes"] or 0, pat["replica_bytes"] or 0)]
+          "| memory used by replication, per extra node (bytes) | %s | %s | |" % (
+              mem_per_node(base["replica_bytes"]), mem_per_node(pat["replica_bytes"]))]
     for what in ("image", "linear_map"):
         for lvl in ("PUD", "PMD", "PTE"):
             b = base["page_table_entries"][what].get(lvl, 0)

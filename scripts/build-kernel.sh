@@ -11,9 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
+baseline=0
 if [ "${1:-}" = "--baseline" ]; then
 	scripts/prepare-tree.sh --baseline
-	src=build/baseline/linux out=build/baseline
+	src=build/baseline/linux out=build/baseline baseline=1
 else
 	scripts/prepare-tree.sh
 	src=build/linux out=build
@@ -56,7 +57,13 @@ while IFS= read -r line; do
 	case "$got" in
 	"$sym=$val") ;;
 	"# $sym is not set") [ "$val" = n ] || { echo "config: $sym=$val requested, is not set" >&2; bad=1; } ;;
-	*) echo "config: $sym=$val requested, got '${got:-missing}'" >&2; bad=1 ;;
+	"")	# Options the series adds do not exist in the pristine baseline.
+		if [ "$baseline" -eq 1 ]; then
+			echo "config: $sym is not in the baseline tree (added by the series)"
+		else
+			echo "config: $sym=$val requested, not in this tree's Kconfig" >&2; bad=1
+		fi ;;
+	*) echo "config: $sym=$val requested, got '$got'" >&2; bad=1 ;;
 	esac
 done <"$obj/kreplica.fragment"
 [ $bad -eq 0 ] || { echo "build-kernel: config fragments not satisfied" >&2; exit 1; }
