@@ -11,7 +11,7 @@ ifeq ($(BASELINE),1)
 KERNEL_FLAGS := --baseline
 endif
 
-.PHONY: all deps tree kernel initramfs plugin run test bench export clean distclean
+.PHONY: all deps tree kernel initramfs plugin run test bench check-series export clean distclean
 
 all: kernel initramfs
 
@@ -39,6 +39,10 @@ run: kernel initramfs
 
 test: kernel initramfs plugin
 	@python3 scripts/test.py $(if $(ONLY),--only $(ONLY))
+
+# Every patch of the series: checkpatch, build and boot on its own.
+check-series: kernel initramfs
+	@scripts/check-series.sh
 
 # Export build/linux's commits back to patches/.
 export:
