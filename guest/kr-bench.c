@@ -118,24 +118,13 @@ static int op_module(int cpu, int n)
 	return 0;
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t len = (ssize_t)strlen(s), done;
-
-	if (fd < 0)
-		return -1;
-	done = write(fd, s, len);
-	close(fd);
-	return done == len ? 0 : -1;
-}
 
 static int op_ftrace(int cpu, int n)
 {
 	(void)cpu;
 	for (int i = 0; i < n; i++)
-		if (write_str(TRACING "/current_tracer", "function") ||
-		    write_str(TRACING "/current_tracer", "nop"))
+		if (kr_write(TRACING "/current_tracer", "function", O_TRUNC) ||
+		    kr_write(TRACING "/current_tracer", "nop", O_TRUNC))
 			return -1;
 	return 0;
 }
@@ -225,7 +214,7 @@ int main(int argc, char **argv)
 	if (fd < 0 || write(fd, "kreplica small file for the read workload\n", 42) != 42)
 		return 1;
 	close(fd);
-	write_str(TRACING "/set_ftrace_filter", "__arm64_sys_getppid");
+	kr_write(TRACING "/set_ftrace_filter", "__arm64_sys_getppid", O_TRUNC);
 
 	run("getpid", 0, op_getpid, 200 * iter, 1);
 	run("read", 1, op_read, 100 * iter, 1);

@@ -31,22 +31,7 @@
 static char has_mem[KR_MAX_NODES];
 static int expect_on, master_node;
 
-static int write_mode(const char *path, const char *s, int flags)
-{
-	int fd = open(path, O_WRONLY | flags);
-	ssize_t len = (ssize_t)strlen(s), done;
 
-	if (fd < 0)
-		return -1;
-	done = write(fd, s, len);
-	close(fd);
-	return done == len ? 0 : -1;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	return write_mode(path, s, O_TRUNC);
-}
 
 static int distance(int a, int b)
 {
@@ -137,7 +122,7 @@ static void check_hotplug(void)
 
 	for (long c = 1; c < ncpu && !bad; c++) {
 		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/online", c);
-		bad = write_str(path, "0") || write_str(path, "1");
+		bad = kr_write(path, "0", O_TRUNC) || kr_write(path, "1", O_TRUNC);
 		if (bad)
 			kr_fail("hotplug", "cpu %ld did not go offline and online again", c);
 	}
@@ -202,26 +187,26 @@ static void check_patching(void)
 	pid_t *pids;
 	int bad;
 
-	bad = write_str(TRACING "/current_tracer", "function") ||
-	      write_str(TRACING "/current_tracer", "nop");
+	bad = kr_write(TRACING "/current_tracer", "function", O_TRUNC) ||
+	      kr_write(TRACING "/current_tracer", "nop", O_TRUNC);
 	printf("kr-replication: function tracer on and off at every call site: %.1fs\n",
 	       now() - t);
-	bad = bad || write_str(TRACING "/set_ftrace_filter", "__arm64_sys_getppid");
+	bad = bad || kr_write(TRACING "/set_ftrace_filter", "__arm64_sys_getppid", O_TRUNC);
 	pids = start_load(ncpu);
 	for (int i = 0; i < 10 && !bad; i++) {
-		bad = write_mode(TRACING "/kprobe_events", "p:krtest __arm64_sys_getppid",
+		bad = kr_write(TRACING "/kprobe_events", "p:krtest __arm64_sys_getppid",
 				 O_APPEND) ||
-		      write_str(TRACING "/events/kprobes/krtest/enable", "1") ||
-		      write_str(TRACING "/events/kprobes/krtest/enable", "0") ||
-		      write_mode(TRACING "/kprobe_events", "-:krtest", O_APPEND) ||
-		      write_str(TRACING "/current_tracer", "function") ||
-		      write_str(TRACING "/current_tracer", "nop");
+		      kr_write(TRACING "/events/kprobes/krtest/enable", "1", O_TRUNC) ||
+		      kr_write(TRACING "/events/kprobes/krtest/enable", "0", O_TRUNC) ||
+		      kr_write(TRACING "/kprobe_events", "-:krtest", O_APPEND) ||
+		      kr_write(TRACING "/current_tracer", "function", O_TRUNC) ||
+		      kr_write(TRACING "/current_tracer", "nop", O_TRUNC);
 	}
 	if (stop_load(pids, ncpu))
 		kr_fail("patching_load", "a CPU's syscall loop died while the text was patched");
 	else
 		kr_pass("patching_load", NULL);
-	write_str(TRACING "/set_ftrace_filter", "");
+	kr_write(TRACING "/set_ftrace_filter", "", O_TRUNC);
 	if (bad)
 		kr_fail("patching", "kprobe or ftrace control failed (tracefs at " TRACING ")");
 	else

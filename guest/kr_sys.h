@@ -4,10 +4,12 @@
 #define KR_SYS_H
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KR_MAX_NODES 64
 #define KR_MAX_CPUS 256
@@ -32,6 +34,19 @@ static inline int kr_read(const char *path, char *buf, size_t len)
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = 0;
 	return (int)n;
+}
+
+/* Write @s to a sysfs/tracefs file opened with O_WRONLY | @flags; 0 on success. */
+static inline int kr_write(const char *path, const char *s, int flags)
+{
+	int fd = open(path, O_WRONLY | flags);
+	ssize_t len = (ssize_t)strlen(s), done;
+
+	if (fd < 0)
+		return -1;
+	done = write(fd, s, len);
+	close(fd);
+	return done == len ? 0 : -1;
 }
 
 /* Parse a cpulist/nodelist ("0-3,6") into set[] (size max); returns count. */

@@ -275,6 +275,19 @@ def svg_plot(results, path):
         f.write("\n".join(out) + "\n")
 
 
+def share_table(title, key, base, pat, nodes):
+    """Markdown rows: per workload and node, baseline -> patched remote share."""
+    rows = ["## %s, per node (baseline -> patched)" % title, "",
+            "| workload | " + " | ".join("node %d" % n for n in nodes) + " |",
+            "|---|" + "---|" * len(nodes)]
+    for wl in WORKLOADS:
+        b = base["workloads"][wl][key]
+        p = pat["workloads"][wl][key]
+        rows.append("| %s | " % wl + " | ".join("%s -> %s" % (pct(b.get(n)), pct(p.get(n)))
+                                               for n in nodes) + " |")
+    return rows
+
+
 def report(results, args, path, cmdline):
     base, pat = results["baseline"], results["patched"]
     v = results["versions"]
@@ -289,15 +302,9 @@ def report(results, args, path, cmdline):
          "image symbols from System.map); workload scale --iter %d" % (
              args.nodes, args.cpus_per_node, args.mem, args.iter), "",
          "QEMU TCG models no NUMA latency: these are exact counts of where instructions "
-         "and reads came from, not times.", "",
-         "## Remote share of kernel instructions, per node (baseline -> patched)", "",
-         "| workload | " + " | ".join("node %d" % n for n in nodes) + " |",
-         "|---|" + "---|" * len(nodes)]
-    for wl in WORKLOADS:
-        b = base["workloads"][wl]["remote_kernel_insn_share"]
-        p = pat["workloads"][wl]["remote_kernel_insn_share"]
-        L.append("| %s | " % wl + " | ".join("%s -> %s" % (pct(b.get(n)), pct(p.get(n)))
-                                             for n in nodes) + " |")
+         "and reads came from, not times.", ""]
+    L += share_table("Remote share of kernel instructions", "remote_kernel_insn_share",
+                     base, pat, nodes)
     cpus = sorted(base["getpid_vcpu_remote_kernel_insn_share"])
     L += ["", "## Remote share of kernel instructions per CPU, getpid on every CPU "
           "(baseline -> patched)", "",
@@ -306,14 +313,8 @@ def report(results, args, path, cmdline):
           "| " + " | ".join("%s -> %s" % (pct(base["getpid_vcpu_remote_kernel_insn_share"][c]),
                                           pct(pat["getpid_vcpu_remote_kernel_insn_share"][c]))
                             for c in cpus) + " |"]
-    L += ["", "## Remote share of kernel rodata reads, per node (baseline -> patched)", "",
-          "| workload | " + " | ".join("node %d" % n for n in nodes) + " |",
-          "|---|" + "---|" * len(nodes)]
-    for wl in WORKLOADS:
-        b = base["workloads"][wl]["remote_rodata_read_share"]
-        p = pat["workloads"][wl]["remote_rodata_read_share"]
-        L.append("| %s | " % wl + " | ".join("%s -> %s" % (pct(b.get(n)), pct(p.get(n)))
-                                             for n in nodes) + " |")
+    L += [""] + share_table("Remote share of kernel rodata reads",
+                            "remote_rodata_read_share", base, pat, nodes)
     L += ["", "## Instructions per operation (all CPUs, user + kernel)", "",
           "Median of %d deterministic boots per kernel (`-icount`, one TCG thread); the "
           "spread is (max - min) / median over those boots, the noise floor of the ratio."
