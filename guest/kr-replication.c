@@ -218,7 +218,7 @@ int main(void)
 	const char *want = kr_cmdline("kr.replication");
 	uint64_t ts, te;
 	struct kr_range r[KR_MAX_RANGES];
-	int nr = kr_dt_memory(r, KR_MAX_RANGES), with_mem;
+	int nr = kr_node_memory(r, KR_MAX_RANGES), with_mem;
 
 	kr_prog = "replication";
 	with_mem = kr_sysfs_list("/sys/devices/system/node/has_memory", has_mem, KR_MAX_NODES);

@@ -4,12 +4,24 @@
  * memory, and for every CPU the node its kernel text is served from: with
  * kernel replication, what the kernel's kernel_replication/status says;
  * without it, the node holding the kernel image ("Kernel code" in iomem).
+ *
+ * Then where the image landed, for the host to parse:
+ *	KR-IMAGE text_va=0x... text_pa=0x... pa_offset_in_2M=0x... aligned_2M=yes|no
+ *		 kaslr_offset=0x...
+ * (one line). A -kernel (device tree) boot loads the image 2MB-aligned; the
+ * EFI stub places it at 64K granularity under KASLR. The kernel keeps the
+ * image's VA congruent to its PA modulo 2MB.
  */
 #include <stdio.h>
 #include <unistd.h>
 #include "kr_sys.h"
 
 #define STATUS "/sys/kernel/debug/kernel_replication/status"
+#define KPTR_RESTRICT "/proc/sys/kernel/kptr_restrict"
+#define SZ_2M 0x200000ULL
+/* _text's link address: KIMAGE_VADDR = _PAGE_END(48) + MODULES_VSIZE (2G), 4K
+ * pages and 48-bit VA, the only configuration the series supports. */
+#define KIMAGE_VADDR 0xffff800080000000ULL
 
 static void print_nodes(const struct kr_range *r, int nr)
 {
@@ -74,16 +86,60 @@ static void print_single_copy(const struct kr_range *r, int nr)
 	}
 }
 
+/* Address of a symbol in /proc/kallsyms; 0 if absent or hidden. */
+static uint64_t kallsyms_addr(const char *name)
+{
+	char line[256], sym[128], type;
+	unsigned long long addr;
+	uint64_t ret = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %127s", &addr, &type, sym) == 3 && !strcmp(sym, name)) {
+			ret = addr;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static void print_image(void)
+{
+	char kptr[16] = "";
+	uint64_t va, pa, end;
+
+	/* kallsyms shows zeroes, even to root, unless kptr_restrict is 0. */
+	if (kr_read(KPTR_RESTRICT, kptr, sizeof(kptr)) > 0 && strcmp(kptr, "0"))
+		kr_write(KPTR_RESTRICT, "0", 0);
+	va = kallsyms_addr("_text");
+	if (!va) {
+		printf("KR-IMAGE unknown: no _text in /proc/kallsyms (kptr_restrict %s)\n", kptr);
+		return;
+	}
+	if (kr_iomem("Kernel code", &pa, &end)) {
+		printf("KR-IMAGE unknown: no \"Kernel code\" in /proc/iomem\n");
+		return;
+	}
+	printf("KR-IMAGE text_va=0x%llx text_pa=0x%llx pa_offset_in_2M=0x%llx aligned_2M=%s "
+	       "kaslr_offset=0x%llx\n", (unsigned long long)va, (unsigned long long)pa,
+	       (unsigned long long)(pa % SZ_2M), pa % SZ_2M ? "no" : "yes",
+	       (unsigned long long)(va - KIMAGE_VADDR));
+}
+
 int main(void)
 {
 	struct kr_range r[KR_MAX_RANGES];
-	int nr = kr_dt_memory(r, KR_MAX_RANGES);
+	int nr = kr_node_memory(r, KR_MAX_RANGES);
 	char online[64] = "?";
 
 	kr_read("/sys/devices/system/node/online", online, sizeof(online));
 	printf("==== kreplica report: nodes online %s, %ld CPUs online ====\n", online,
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	print_nodes(r, nr);
+	print_image();
 	if (print_replication_status())
 		print_single_copy(r, nr);
 	printf("==== end of report ====\n");

@@ -152,6 +152,44 @@ static inline int kr_dt_memory(struct kr_range *r, int max)
 	return n;
 }
 
+/*
+ * The same from /proc/zoneinfo, for boots without memory nodes in the device
+ * tree (EFI with ACPI: the stub's device tree holds only /chosen). One range
+ * per populated zone of each node: [start_pfn, start_pfn + spanned).
+ */
+static inline int kr_zone_memory(struct kr_range *r, int max)
+{
+	char line[256];
+	unsigned long long spanned = 0, pfn;
+	int n = 0, node = -1;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f) && n < max) {
+		if (sscanf(line, "Node %d, zone", &node) == 1)
+			spanned = 0;
+		else if (sscanf(line, " spanned %llu", &spanned) == 1)
+			;
+		else if (sscanf(line, " start_pfn: %llu", &pfn) == 1 && spanned && node >= 0) {
+			r[n].start = (uint64_t)pfn * (uint64_t)sysconf(_SC_PAGESIZE);
+			r[n].end = r[n].start + (uint64_t)spanned * (uint64_t)sysconf(_SC_PAGESIZE);
+			r[n++].node = node;
+			spanned = 0;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* Physical memory per node: the device tree's, else the zones'. */
+static inline int kr_node_memory(struct kr_range *r, int max)
+{
+	int n = kr_dt_memory(r, max);
+
+	return n ? n : kr_zone_memory(r, max);
+}
+
 static inline int kr_phys_node(const struct kr_range *r, int n, uint64_t pa)
 {
 	for (int i = 0; i < n; i++)

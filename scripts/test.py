@@ -16,6 +16,7 @@ failure.  Console logs are kept in build/test-logs/.
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -49,8 +50,18 @@ class Counter:
 
 # --- boots -----------------------------------------------------------------
 
-# name, nodes, cpus per node, MiB per node, extra command line, and what the
-# console must say (regexes) besides passing.
+# name, nodes, cpus per node, MiB per node, extra command line, what the
+# console must say (regexes) besides passing, and optionally a dict of options:
+#   efi       boot through UEFI firmware with ACPI (vm.py --efi)
+#   must_not  regexes the console must not show
+#   copies    how many nodes must get a copy of the text: under EFI the image
+#             lands on any node (the one without a copy), so "node 3: ..." is
+#             no fixed line to expect
+EFI_NUMA = [r"ACPI: SRAT: Node 3 PXM 3 \[mem 0x[0-9a-f]+-0x[0-9a-f]+\]",
+            r"ACPI: NUMA: SRAT: PXM 3 -> MPIDR 0x[0-9a-f]+ -> Node 3"]
+# NUMA from the SRAT, not a fallback; the stub had randomness to place the image.
+EFI_MUST_NOT = [r"NUMA: Faking a node", r"NUMA: No NUMA configuration found",
+                r"EFI_RNG_PROTOCOL unavailable"]
 TOPOLOGIES = [
     ("4n-2c", 4, 2, "1024", "", [r"kernel_replication: node 3: \d+ KiB of text"]),
     ("1n-2c", 1, 2, "1024", "", []),
@@ -63,7 +74,35 @@ TOPOLOGIES = [
     ("2n-2c-invalid", 2, 2, "512", "kernel_replication=bogus",
      [r"unknown value 'bogus' for kernel_replication=",
       r"kernel_replication: node 1: \d+ KiB of text"]),
+    # The fallbacks, by fault injection: node 1's copy cannot be reserved,
+    # node 2's tables cannot be allocated; each uses its nearest copy.
+    ("4n-2c-faults", 4, 2, "512",
+     "fail_kernel_replication_reserve=1,100,0,1 fail_kernel_replication_tables=1,100,0,1",
+     [r"kernel_replication: node 1: no room for a \d+ KiB copy",
+      r"kernel_replication: node 2: no memory for its page tables; its copy is given back",
+      r"kernel_replication: node 1: no copy, uses node 0's",
+      r"kernel_replication: node 2: no copy, uses node 3's",
+      r"kernel_replication: node 3: \d+ KiB of text"]),
+    # No node gets its tables: replication stays off, says so, gives back.
+    ("4n-1c-allfail", 4, 1, "512", "fail_kernel_replication_tables=1,100,0,-1 kr.replication=off",
+     [r"kernel_replication: no node could get its own tables; every CPU runs node 0's copy"]),
+    # rodata=off skips mark_rodata_ro(): nothing may be reserved for nothing.
+    ("2n-2c-rodata-off", 2, 2, "512", "rodata=off kr.replication=off",
+     [r"kernel_replication: rodata=off: the kernel text stays writable; not replicating"]),
+    # As a server or cloud VM boots: EFI stub, image placed by KASLR at 64K
+    # granularity (usually not 2MB-aligned), NUMA from ACPI SRAT/SLIT.
+    ("4n-2c-efi", 4, 2, "1024", "", EFI_NUMA,
+     {"efi": True, "must_not": EFI_MUST_NOT, "copies": 3}),
+    ("4n-1c-efi", 4, 1, "512", "", EFI_NUMA,
+     {"efi": True, "must_not": EFI_MUST_NOT, "copies": 3}),
 ]
+
+# init's kr-report: where the kernel image landed.
+KR_IMAGE = re.compile(r"KR-IMAGE text_va=0x([0-9a-f]+) text_pa=0x([0-9a-f]+) "
+                      r"pa_offset_in_2M=0x([0-9a-f]+) aligned_2M=(yes|no) "
+                      r"kaslr_offset=0x([0-9a-f]+)")
+SZ_2M = 2 << 20
+COPY = re.compile(r"kernel_replication: node (\d+): \d+ KiB of text")
 
 
 def boot(name, nodes, cpn, mem, append, timeout, runs="all", vm_args=()):
@@ -88,16 +127,50 @@ def describe(res):
     return "; ".join(why)
 
 
+def check_image(cnt, name, console, efi, log):
+    """The KR-IMAGE line: VA and PA of _text agree modulo 2MB (the kernel keeps
+    them so); -kernel boots load the image 2MB-aligned. Returns its match."""
+    m = KR_IMAGE.search(console)
+    if not m:
+        cnt.record("%s/image" % name, "FAIL", "no KR-IMAGE line (log %s)" % log)
+        return None
+    va, pa, off, aligned, kaslr = m.groups()
+    va, pa, off, kaslr = (int(x, 16) for x in (va, pa, off, kaslr))
+    why = []
+    if va % SZ_2M != pa % SZ_2M or off != pa % SZ_2M or (aligned == "yes") != (off == 0):
+        why.append("VA %#x and PA %#x differ modulo 2MB, or the line is inconsistent" % (va, pa))
+    if not efi and aligned != "yes":
+        why.append("a -kernel boot loads the image 2MB-aligned, got PA %#x" % pa)
+    cnt.record("%s/image" % name, "FAIL" if why else "PASS",
+               "; ".join(why) + " (log %s)" % log)
+    return m
+
+
 def group_boot(cnt, args):
-    import re
-    for name, nodes, cpn, mem, append, must in TOPOLOGIES:
-        rc, res, secs, log = boot("boot-" + name, nodes, cpn, mem, append, args.timeout)
+    efi_images = []
+    for name, nodes, cpn, mem, append, must, *rest in TOPOLOGIES:
+        opts = rest[0] if rest else {}
+        vm_args = ["--efi"] if opts.get("efi") else []
+        rc, res, secs, log = boot("boot-" + name, nodes, cpn, mem, append, args.timeout,
+                                  vm_args=vm_args)
         with open(log, errors="replace") as f:
             console = f.read()
         for rx in must:
             found = re.search(rx, console) is not None
             cnt.record("%s/console: %s" % (name, rx), "PASS" if found else "FAIL",
                        "not on the console (log %s)" % log)
+        for rx in opts.get("must_not", []):
+            m = re.search(rx, console)
+            cnt.record("%s/console lacks: %s" % (name, rx), "FAIL" if m else "PASS",
+                       "on the console: %r (log %s)" % (m and m.group(0), log))
+        if "copies" in opts:
+            nodes_with = sorted({int(n) for n in COPY.findall(console)})
+            cnt.record("%s/copies: %d nodes" % (name, opts["copies"]),
+                       "PASS" if len(nodes_with) == opts["copies"] else "FAIL",
+                       "copies on nodes %s (log %s)" % (nodes_with, log))
+        image = check_image(cnt, name, console, opts.get("efi"), log)
+        if opts.get("efi"):
+            efi_images.append((name, image))
         for c in res["cases"]:
             cnt.record("%s/%s" % (name, c["name"]), c["status"], c["reason"])
         kunit = [c for c in res["cases"] if c["source"] == "kunit"]
@@ -112,6 +185,13 @@ def group_boot(cnt, args):
         ok = res["passed"] and rc == 0 and kunit and guest
         cnt.record("boot/%s (%.0fs)" % (name, secs), "PASS" if ok else "FAIL",
                    why.strip() + " (log %s)" % log)
+    # The EFI stub places the image at 64K granularity: 1 in 32 placements
+    # is 2MB-aligned, so over the EFI boots at least one must not be.
+    placed = ["%s: %s" % (n, "aligned_2M=" + m.group(4) if m else "no KR-IMAGE")
+              for n, m in efi_images]
+    unaligned = [n for n, m in efi_images if m and m.group(4) == "no"]
+    cnt.record("efi/unaligned-image", "PASS" if unaligned else "FAIL",
+               "no EFI boot placed the image off a 2MB boundary (%s)" % ", ".join(placed))
 
 
 # --- harness self-tests on real boots ----------------------------------------
@@ -199,7 +279,27 @@ def group_plugin(cnt, args):
 
 # --- VM runner option checks -------------------------------------------------
 
+def fake_image(path, efi_stub):
+    """A 64 KiB file with an arm64 Image header, PE/COFF (EFI stub) or not."""
+    head = bytearray(65536)
+    head[0x38:0x3c] = b"ARM\x64"
+    if efi_stub:
+        head[0:2] = b"MZ"
+        head[0x3c:0x40] = (0x40).to_bytes(4, "little")
+        head[0x40:0x44] = b"PE\0\0"
+    with open(path, "wb") as f:
+        f.write(head)
+    return path
+
+
 def group_vmopts(cnt, args):
+    os.makedirs(LOGS, exist_ok=True)
+    stub = fake_image(os.path.join(LOGS, "vmopts-Image-efi"), True)
+    nostub = fake_image(os.path.join(LOGS, "vmopts-Image-noefi"), False)
+    efi = ["--efi", "--initrd", "", "--nodes", "1", "--config", "/nonexistent"]
+    noacpi = os.path.join(LOGS, "vmopts-config-noacpi")
+    with open(noacpi, "w") as f:
+        f.write("CONFIG_EFI=y\n# CONFIG_ACPI is not set\nCONFIG_PCI=y\n")
     bad = [
         ("zero-nodes", ["--nodes", "0"], "at least 1"),
         ("too-many-cpus", ["--nodes", "4", "--cpus-per-node", "5"], "NR_CPUS"),
@@ -207,13 +307,17 @@ def group_vmopts(cnt, args):
         ("mem-list-length", ["--nodes", "3", "--mem", "512,512"], "3 nodes"),
         ("mem-not-number", ["--mem", "lots"], "expected MiB"),
         ("tiny-node", ["--nodes", "2", "--mem", "16,512"], "at least 64"),
+        ("efi-no-firmware", efi + ["--kernel", stub], "package qemu-efi-aarch64",
+         {"KR_AAVMF_DIR": os.path.join(LOGS, "no-such-firmware")}),
+        ("efi-no-stub", efi + ["--kernel", nostub], "no EFI stub"),
+        ("efi-no-acpi", efi + ["--kernel", stub, "--config", noacpi], "CONFIG_ACPI"),
     ]
     log = os.path.join(LOGS, "vmopts.log")
-    os.makedirs(LOGS, exist_ok=True)
-    for name, opts, expect in bad:
+    for name, opts, expect, *env in bad:
         if os.path.exists(log):
             os.remove(log)
         p = subprocess.run([sys.executable, VM, "--log", log] + opts,
+                           env=dict(os.environ, **(env[0] if env else {})),
                            capture_output=True, text=True, timeout=60)
         if p.returncode != 2:
             cnt.record("vmopts/" + name, "FAIL", "exit %d, expected 2" % p.returncode)

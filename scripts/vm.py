@@ -11,11 +11,23 @@ The serial console is written to --log.  In --plugin, @TOPO@ is replaced by
 the topology file's path.  Exit status: QEMU's own (0 when the
 guest powered off), 124 when --timeout expired (the VM is killed), 2 for a bad
 option (reported before QEMU starts).
+
+--efi boots as an arm64 server or cloud VM does: UEFI firmware (AAVMF, Debian
+package qemu-efi-aarch64) in the two flash banks, a per-run copy of its
+variable store in <dir>/efivars.fd, and a virtio-rng device so the firmware
+offers EFI_RNG_PROTOCOL.  -kernel/-initrd/-append reach the firmware through
+fw_cfg; it starts the Image through its EFI stub, which randomises where the
+image lands (KASLR), and QEMU builds the ACPI tables (SRAT and SLIT from
+-numa) that the firmware hands to the kernel instead of a device tree.  The
+kernel needs CONFIG_EFI and CONFIG_ACPI (refused otherwise), and CONFIG_PCI
+for its ACPI devices, the console among them (a warning otherwise).
 """
 import argparse
+import gzip
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -24,6 +36,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QEMU = "qemu-system-aarch64"
 BASE_APPEND = "console=ttyAMA0 earlycon=pl011,0x9000000 panic=-1 oops=panic"
+# --efi: AAVMF (edk2 ArmVirtQemu), Debian package qemu-efi-aarch64. QEMU virt
+# has two 64 MiB flash banks; each image must be exactly that size.
+EFI_PACKAGE = "qemu-efi-aarch64"
+EFI_DIR = os.environ.get("KR_AAVMF_DIR", "/usr/share/AAVMF")
+EFI_CODE = "AAVMF_CODE.fd"
+EFI_VARS = "AAVMF_VARS.fd"
+PFLASH_BYTES = 64 << 20
 
 
 class BadOption(Exception):
@@ -61,6 +80,55 @@ def node_memory(spec, nodes):
     return mems
 
 
+def efi_firmware():
+    """(code, vars) images for --efi, or BadOption naming the package."""
+    files = [os.path.join(EFI_DIR, f) for f in (EFI_CODE, EFI_VARS)]
+    for f in files:
+        if not os.path.isfile(f):
+            raise BadOption("--efi: firmware %s missing; install the Debian package %s "
+                            "(scripts/deps.sh does)" % (f, EFI_PACKAGE))
+        size = os.path.getsize(f)
+        if size != PFLASH_BYTES:
+            raise BadOption("--efi: %s is %d bytes, QEMU virt's flash banks take %d "
+                            "(package %s)" % (f, size, PFLASH_BYTES, EFI_PACKAGE))
+    return files
+
+
+def has_efi_stub(kernel):
+    """An arm64 Image is a PE/COFF executable ("MZ" at 0, "PE" at the offset
+    in 0x3c) only when built with CONFIG_EFI. None if it is no arm64 Image."""
+    opener = gzip.open if kernel.endswith(".gz") else open
+    try:
+        with opener(kernel, "rb") as f:
+            head = f.read(64)
+            if len(head) < 64 or head[0x38:0x3c] != b"ARM\x64":
+                return None
+            if head[:2] != b"MZ":
+                return False
+            f.seek(struct.unpack_from("<I", head, 0x3c)[0])
+            return f.read(4) == b"PE\0\0"
+    except (OSError, EOFError, struct.error):
+        return None
+
+
+def validate_efi(args):
+    files = efi_firmware()
+    if args.kernel and os.path.isfile(args.kernel) and has_efi_stub(args.kernel) is False:
+        raise BadOption("--efi: %s has no EFI stub (build it with CONFIG_EFI=y)" % args.kernel)
+    for sym, why in (("EFI", "the firmware starts the kernel through its EFI stub"),
+                     ("ACPI", "the firmware gives the kernel ACPI tables, no device tree")):
+        if os.path.isfile(args.config) and kconfig_value(args.config, sym) != "y":
+            raise BadOption("--efi: the kernel was built without CONFIG_%s (%s)" % (sym, why))
+    if os.path.isfile(args.config) and kconfig_value(args.config, "PCI") != "y":
+        # ACPICA installs its default PCI_Config region handler only with
+        # CONFIG_PCI; without it loading the DSDT fails (AE_BAD_PARAMETER), so
+        # no ACPI device probes, the PL011 among them: the kernel boots on
+        # earlycon alone and init's output (KR-DONE) never reaches the log.
+        print("vm: warning: --efi with a kernel built without CONFIG_PCI: ACPI "
+              "devices (the ttyAMA0 console) will be missing", file=sys.stderr)
+    return files
+
+
 def validate(args):
     if args.nodes < 1:
         raise BadOption("--nodes must be at least 1 (got %d)" % args.nodes)
@@ -85,6 +153,8 @@ def validate(args):
             raise BadOption("%s: no such file" % f)
     if args.plugin and not os.path.isfile(args.plugin.split(",")[0]):
         raise BadOption("plugin %s: no such file" % args.plugin.split(",")[0])
+    if args.efi:
+        validate_efi(args)
     return mems, ncpus
 
 
@@ -95,13 +165,21 @@ def distance(i, j):
 
 def qemu_command(args, mems, ncpus, memdir):
     total = sum(mems)
-    cmd = [QEMU, "-M", "virt,gic-version=3", "-cpu", "max", "-smp", str(ncpus),
+    cmd = [QEMU, "-M", "virt,gic-version=3", "-cpu", "max,pauth-impdef=on", "-smp", str(ncpus),
            "-m", "%dM" % total, "-display", "none", "-monitor", "none",
            "-serial", "file:%s" % args.log, "-no-reboot",
            "-kernel", args.kernel]
     if args.initrd:
         cmd += ["-initrd", args.initrd]
     cmd += ["-append", " ".join(x for x in (BASE_APPEND, args.append) if x)]
+    if args.efi:
+        # Flash bank 0: the firmware, read-only; bank 1: this run's copy of the
+        # variable store (run() makes it). virtio-rng backs EFI_RNG_PROTOCOL.
+        cmd += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s"
+                % efi_firmware()[0],
+                "-drive", "if=pflash,format=raw,unit=1,file=%s"
+                % os.path.join(memdir, "efivars.fd"),
+                "-device", "virtio-rng-pci"]
     topo = []
     for n, mem in enumerate(mems):
         first = n * args.cpus_per_node
@@ -137,6 +215,9 @@ def run(args):
                                              if os.path.isdir("/dev/shm") else None)
     os.makedirs(memdir, exist_ok=True)
     cmd, topo = qemu_command(args, mems, ncpus, memdir)
+    if args.efi:
+        # The firmware writes its variables: each run starts from the template.
+        shutil.copyfile(efi_firmware()[1], os.path.join(memdir, "efivars.fd"))
     with open(os.path.join(memdir, "topology"), "w") as f:
         f.write("\n".join(topo) + "\n")
     if args.topology_out:
@@ -180,6 +261,9 @@ def parser():
     p.add_argument("--plugin-log", default=None, help="file for the plugin's output")
     p.add_argument("--icount", action="store_true",
                    help="deterministic execution (single-threaded TCG, -icount)")
+    p.add_argument("--efi", action="store_true",
+                   help="boot through UEFI firmware (AAVMF): EFI stub, KASLR seeded by "
+                   "EFI_RNG_PROTOCOL, ACPI tables (SRAT/SLIT) instead of a device tree")
     p.add_argument("--timeout", type=int, default=300, help="seconds before the VM is killed")
     p.add_argument("--log", default=os.path.join(ROOT, "build/console.log"))
     p.add_argument("--memdir", default=None, help="directory for the node memory files")
