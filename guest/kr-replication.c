@@ -29,7 +29,28 @@
 #define TRACING "/sys/kernel/tracing"
 
 static char has_mem[KR_MAX_NODES];
+/* kr.nocopy=1,2: nodes the test made fail (fault injection): no copy there. */
+static char no_copy[KR_MAX_NODES];
 static int expect_on, master_node;
+
+static int has_copy(int node)
+{
+	return has_mem[node] && !no_copy[node];
+}
+
+static void parse_no_copy(const char *list)
+{
+	while (list && *list) {
+		char *end;
+		long n = strtol(list, &end, 10);
+
+		if (end == list)
+			break;
+		if (n >= 0 && n < KR_MAX_NODES)
+			no_copy[n] = 1;
+		list = *end == ',' ? end + 1 : end;
+	}
+}
 
 
 
@@ -51,10 +72,10 @@ static int serving(int node)
 {
 	int best = master_node;
 
-	if (!expect_on || has_mem[node])
+	if (!expect_on || has_copy(node))
 		return expect_on ? node : master_node;
 	for (int n = 0; n < KR_MAX_NODES; n++)
-		if (has_mem[n] && distance(node, n) < distance(node, best))
+		if (has_copy(n) && distance(node, n) < distance(node, best))
 			best = n;
 	return best;
 }
@@ -223,6 +244,7 @@ int main(void)
 	kr_prog = "replication";
 	with_mem = kr_sysfs_list("/sys/devices/system/node/has_memory", has_mem, KR_MAX_NODES);
 	expect_on = want ? !strcmp(want, "on") : with_mem > 1;
+	parse_no_copy(kr_cmdline("kr.nocopy"));	/* after want: one static buffer */
 	if (kr_iomem("Kernel code", &ts, &te)) {
 		kr_fail("setup", "no 'Kernel code' in /proc/iomem");
 		return kr_exit();

@@ -77,7 +77,8 @@ TOPOLOGIES = [
     # The fallbacks, by fault injection: node 1's copy cannot be reserved,
     # node 2's tables cannot be allocated; each uses its nearest copy.
     ("4n-2c-faults", 4, 2, "512",
-     "fail_kernel_replication_reserve=1,100,0,1 fail_kernel_replication_tables=1,100,0,1",
+     "fail_kernel_replication_reserve=1,100,0,1 fail_kernel_replication_tables=1,100,0,1"
+     " kr.nocopy=1,2",
      [r"kernel_replication: node 1: no room for a \d+ KiB copy",
       r"kernel_replication: node 2: no memory for its page tables; its copy is given back",
       r"kernel_replication: node 1: no copy, uses node 0's",
