@@ -87,6 +87,15 @@ TOPOLOGIES = [
     # No node gets its tables: replication stays off, says so, gives back.
     ("4n-1c-allfail", 4, 1, "512", "fail_kernel_replication_tables=1,100,0,-1 kr.replication=off",
      [r"kernel_replication: no node could get its own tables; every CPU runs node 0's copy"]),
+    # KPTI forced on (-cpu max does not need it): the trampoline and reserved
+    # tables next to every node's root are used on every kernel entry.
+    ("4n-1c-kpti", 4, 1, "512", "kpti=1",
+     [r"CPU features: detected: Kernel page table isolation \(KPTI\)",
+      r"kernel_replication: node 3: \d+ KiB of text"]),
+    # The server path without KASLR: the stub leaves the image 2MB-aligned.
+    ("2n-2c-efi-nokaslr", 2, 2, "512", "nokaslr",
+     [r"KASLR disabled on command line"],
+     {"efi": True, "must_not": EFI_MUST_NOT, "copies": 1}),
     # rodata=off skips mark_rodata_ro(): nothing may be reserved for nothing.
     ("2n-2c-rodata-off", 2, 2, "512", "rodata=off kr.replication=off",
      [r"kernel_replication: rodata=off: the kernel text stays writable; not replicating"]),
