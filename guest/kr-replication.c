@@ -99,6 +99,9 @@ static int check_roots(const char *c)
 		if (tables != serving(node) && !bad++)
 			kr_fail(c, "cpu %d of node %d runs on node %d's tables, want node %d's",
 				cpu, node, tables, serving(node));
+		/* CnP shares TLB entries between CPUs: never on a node's own tables. */
+		if (tables != master_node && strstr(line, ", cnp 1") && !bad++)
+			kr_fail(c, "cpu %d runs on node %d's tables with CnP set", cpu, tables);
 	}
 	if (!bad && cpus != (int)sysconf(_SC_NPROCESSORS_ONLN)) {
 		kr_fail(c, "status lists %d CPUs, %ld are online", cpus,

@@ -54,6 +54,8 @@ class Counter:
 # console must say (regexes) besides passing, and optionally a dict of options:
 #   efi       boot through UEFI firmware with ACPI (vm.py --efi)
 #   must_not  regexes the console must not show
+#   vm_args   more options for vm.py
+#   runs      guest programs to run (kr.run=), default all
 #   copies    how many nodes must get a copy of the text: under EFI the image
 #             lands on any node (the one without a copy), so "node 3: ..." is
 #             no fixed line to expect
@@ -96,6 +98,12 @@ TOPOLOGIES = [
     ("2n-2c-efi-nokaslr", 2, 2, "512", "nokaslr",
      [r"KASLR disabled on command line"],
      {"efi": True, "must_not": EFI_MUST_NOT, "copies": 1}),
+    # A node with memory and no CPUs (CXL, HBM): no CPU would use a copy there.
+    # kr-topo knows only uniform topologies, so the replication checks run.
+    ("3n-1c-cpuless", 3, 1, "512", "",
+     [r"kernel_replication: node 3: no CPU would run on its copy; its copy is given back",
+      r"kernel_replication: node 2: \d+ KiB of text"],
+     {"vm_args": ["--cpuless-mem", "512"], "runs": "kr-replication"}),
     # rodata=off skips mark_rodata_ro(): nothing may be reserved for nothing.
     ("2n-2c-rodata-off", 2, 2, "512", "rodata=off kr.replication=off",
      [r"kernel_replication: rodata=off: the kernel text stays writable; not replicating"]),
@@ -160,9 +168,9 @@ def group_boot(cnt, args):
     efi_images = []
     for name, nodes, cpn, mem, append, must, *rest in TOPOLOGIES:
         opts = rest[0] if rest else {}
-        vm_args = ["--efi"] if opts.get("efi") else []
+        vm_args = (["--efi"] if opts.get("efi") else []) + opts.get("vm_args", [])
         rc, res, secs, log = boot("boot-" + name, nodes, cpn, mem, append, args.timeout,
-                                  vm_args=vm_args)
+                                  runs=opts.get("runs", "all"), vm_args=vm_args)
         with open(log, errors="replace") as f:
             console = f.read()
         for rx in must:
@@ -317,6 +325,7 @@ def group_vmopts(cnt, args):
         ("mem-list-length", ["--nodes", "3", "--mem", "512,512"], "3 nodes"),
         ("mem-not-number", ["--mem", "lots"], "expected MiB"),
         ("tiny-node", ["--nodes", "2", "--mem", "16,512"], "at least 64"),
+        ("cpuless-no-memory", ["--nodes", "2", "--cpuless-mem", "0"], "needs memory"),
         ("efi-no-firmware", efi + ["--kernel", stub], "package qemu-efi-aarch64",
          {"KR_AAVMF_DIR": os.path.join(LOGS, "no-such-firmware")}),
         ("efi-no-stub", efi + ["--kernel", nostub], "no EFI stub"),

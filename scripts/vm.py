@@ -137,15 +137,20 @@ def validate(args):
     if args.timeout <= 0:
         raise BadOption("--timeout must be positive")
     mems = node_memory(args.mem, args.nodes)
+    if args.cpuless_mem:
+        extra = node_memory(args.cpuless_mem, len(args.cpuless_mem.split(",")))
+        if not all(extra):
+            raise BadOption("--cpuless-mem: a node without CPUs needs memory")
+        mems += extra
     ncpus = args.nodes * args.cpus_per_node
     nr_cpus = int(kconfig_value(args.config, "NR_CPUS", "0"))
     if nr_cpus and ncpus > nr_cpus:
         raise BadOption("%d nodes x %d CPUs = %d CPUs, but the kernel has NR_CPUS=%d"
                         % (args.nodes, args.cpus_per_node, ncpus, nr_cpus))
     shift = kconfig_value(args.config, "NODES_SHIFT")
-    if shift and args.nodes > (1 << int(shift)):
+    if shift and len(mems) > (1 << int(shift)):
         raise BadOption("%d nodes, but the kernel has NODES_SHIFT=%s (max %d nodes)"
-                        % (args.nodes, shift, 1 << int(shift)))
+                        % (len(mems), shift, 1 << int(shift)))
     if args.nodes > 1 and kconfig_value(args.config, "NUMA") not in (None, "y"):
         raise BadOption("%d nodes, but the kernel was built without CONFIG_NUMA" % args.nodes)
     for f in (args.kernel, args.initrd):
@@ -185,6 +190,8 @@ def qemu_command(args, mems, ncpus, memdir):
         first = n * args.cpus_per_node
         last = first + args.cpus_per_node - 1
         numa = "node,nodeid=%d,cpus=%d-%d" % (n, first, last)
+        if n >= args.nodes:     # --cpuless-mem: memory only (CXL, HBM)
+            numa = "node,nodeid=%d" % n
         path = "-"
         if mem:
             path = os.path.join(memdir, "node%d" % n)
@@ -192,10 +199,11 @@ def qemu_command(args, mems, ncpus, memdir):
                     % (n, mem, path)]
             numa += ",memdev=mem%d" % n
         cmd += ["-numa", numa]
-        topo.append("node %d cpus %d-%d mem_mib %d path %s" % (n, first, last, mem, path))
-    if args.nodes > 1:
-        for i in range(args.nodes):
-            for j in range(i + 1, args.nodes):
+        cpus = "%d-%d" % (first, last) if n < args.nodes else "none"
+        topo.append("node %d cpus %s mem_mib %d path %s" % (n, cpus, mem, path))
+    if len(mems) > 1:
+        for i in range(len(mems)):
+            for j in range(i + 1, len(mems)):
                 cmd += ["-numa", "dist,src=%d,dst=%d,val=%d" % (i, j, distance(i, j))]
     if args.icount:
         # One host thread runs every vCPU in turn and guest time advances with
@@ -252,6 +260,9 @@ def parser():
                    help="kernel .config to check limits against (default: next to --kernel)")
     p.add_argument("--nodes", type=int, default=4)
     p.add_argument("--cpus-per-node", type=int, default=2)
+    p.add_argument("--cpuless-mem", default=None,
+                   help="MiB list: extra nodes after the --nodes ones, with memory and no "
+                   "CPUs (CXL or HBM memory)")
     p.add_argument("--mem", default="1024",
                    help="MiB per node, or a comma list per node; 0 = memoryless node")
     p.add_argument("--append", default="", help="extra kernel command line")
