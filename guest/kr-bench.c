@@ -8,8 +8,9 @@
  *
  * Workloads (window number): getpid (0), read of a small file (1), pipe
  * ping-pong with a CPU of another node (2), fork+exec+exit (3), module
- * load/unload (4), ftrace enable/disable of one function (5).  getpid, read,
- * pipe and fork run on all CPUs at once; module and ftrace operations are
+ * load/unload (4), ftrace enable/disable of one function (5), mmap+touch+munmap
+ * of 4MB (6, page tables populated and freed through set_pmd()).  getpid, read,
+ * pipe, fork and mmap run on all CPUs at once; module and ftrace operations are
  * global, so CPUs take turns.  For each CPU and workload it prints
  *	KR-BENCH <workload> window <w> cpu <c> ops <n> [FAILED]
  * which the host matches with the plugin's per-vCPU windows.
@@ -22,6 +23,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sys/mman.h>
+
 #include "kr_mark.h"
 #include "kr_sys.h"
 
@@ -59,6 +62,8 @@ static void window(int w, int open)
 	case 9: KR_WINDOW_CLOSE(4); break;
 	case 10: KR_WINDOW_OPEN(5); break;
 	case 11: KR_WINDOW_CLOSE(5); break;
+	case 12: KR_WINDOW_OPEN(6); break;
+	case 13: KR_WINDOW_CLOSE(6); break;
 	}
 }
 
@@ -97,6 +102,27 @@ static int op_fork_exec(int cpu, int n)
 			_exit(127);
 		}
 		if (pid < 0 || waitpid(pid, &status, 0) != pid || status)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Map, touch and unmap 4MB: each 2MB gets a page table, populated and freed
+ * through set_pmd(), which replication's mirroring hook looks at.
+ */
+static int op_mmap(int cpu, int n)
+{
+	(void)cpu;
+	for (int i = 0; i < n; i++) {
+		char *p = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return -1;
+		p[0] = 1;
+		p[2 << 20] = 1;
+		if (munmap(p, 4 << 20))
 			return -1;
 	}
 	return 0;
@@ -220,6 +246,7 @@ int main(int argc, char **argv)
 	run("read", 1, op_read, 100 * iter, 1);
 	run_pipe(2, 50 * iter, per_node);
 	run("fork_exec", 3, op_fork_exec, 2 * iter, 1);
+	run("mmap", 6, op_mmap, 10 * iter, 1);
 	run("module", 4, op_module, iter, 0);
 	run("ftrace", 5, op_ftrace, iter, 0);
 	return 0;

@@ -27,7 +27,7 @@ VM = os.path.join(ROOT, "scripts", "vm.py")
 PLUGIN = os.path.join(ROOT, "build", "tools", "kr_numa.so")
 KERNELS = [("baseline", os.path.join(ROOT, "build", "baseline")),
            ("patched", os.path.join(ROOT, "build"))]
-WORKLOADS = ["getpid", "read", "pipe", "fork_exec", "module", "ftrace"]
+WORKLOADS = ["getpid", "read", "pipe", "fork_exec", "module", "ftrace", "mmap"]
 LEVEL_SIZE = {"PTE": 4 << 10, "PMD": 2 << 20, "PUD": 1 << 30, "P4D": 512 << 30,
               "PGD": 512 << 30}
 KERNEL_INSN = ("kernel_text", "kernel_other_text")
@@ -113,6 +113,18 @@ def replica_bytes(console):
     return per_node
 
 
+def activation_us(console):
+    """Replication's activation times from the console, in virtual microseconds:
+    under -icount (shift=0) the guest clock advances one nanosecond per
+    instruction, so these count thousands of instructions."""
+    for line in console:
+        m = re.search(r"activation: copies filled in (\d+) us, \d+ KiB at a time; "
+                      r"CPUs stopped for (\d+) us", line)
+        if m:
+            return {"fill_us": int(m.group(1)), "stopped_us": int(m.group(2))}
+    return None
+
+
 def share_remote(per_node, node):
     total = sum(per_node)
     return (total - per_node[node]) / total if total else None
@@ -154,6 +166,9 @@ def measure(name, kdir, args, outdir):
     res["getpid_vcpu_remote_kernel_insn_share"] = runs[0]["getpid_vcpu_remote"]
     res["page_table_entries"] = runs[0]["page_table_entries"]
     res["replica_bytes"] = runs[0]["replica_bytes"]
+    acts = [r["activation"] for r in runs if r["activation"]]
+    res["activation"] = {k: statistics.median(a[k] for a in acts)
+                         for k in ("fill_us", "stopped_us")} if acts else None
     return res
 
 
@@ -202,6 +217,7 @@ def bench_run(name, kdir, args, logs, i):
                                             v["total"]["insns"]["kernel_other_text"])],
                      v["node"]) for v in data["vcpus"]]
     return {"boot_insns": data["boot_insns"], "work": work, "vcpu_remote": vcpu_remote,
+            "activation": activation_us(console),
             "getpid_vcpu_remote": getpid_vcpu_remote,
             "page_table_entries": ptdump_entries(console, system_map(kdir)),
             "replica_bytes": replica_bytes(console)}
@@ -334,6 +350,11 @@ def report(results, args, path, cmdline):
               base["boot_insns"], pat["boot_insns"], ratio(base["boot_insns"], pat["boot_insns"])),
           "| memory used by replication, per extra node (bytes) | %s | %s | |" % (
               mem_per_node(base["replica_bytes"]), mem_per_node(pat["replica_bytes"]))]
+    act = pat.get("activation")
+    if act:
+        L.append("| activation: CPUs stopped (icount us, ~1000 instructions each; copies "
+                 "filled before, IRQs off 64K at a time: %d us) | | %d | |" % (
+                     act["fill_us"], act["stopped_us"]))
     for what in ("image", "linear_map"):
         for lvl in ("PUD", "PMD", "PTE"):
             b = base["page_table_entries"][what].get(lvl, 0)
