@@ -229,6 +229,13 @@ def group_selftest(cnt, args):
          lambda r: failed_case(r, "kr_harness.kr_harness_forced")),
         ("warn", "kr.selftest=warn", args.timeout,
          lambda r: "warning" in failed_kinds(r)),
+        # A write to the path to the copies: refused with a WARN, and the
+        # KUnit case that provoked it finds master and nodes unchanged.
+        ("refuse", "kr.selftest=refuse kernel_replication_test.provoke_refusal=1",
+         args.timeout,
+         lambda r: "warning" in failed_kinds(r) and any(
+             c["name"] == "kernel_replication.kr_test_refused_write" and c["status"] == "PASS"
+             for c in r["cases"])),
         ("hang", "kr.selftest=hang", args.hang_timeout,
          lambda r: {"timeout", "no-marker"} <= failed_kinds(r)),
     ]
