@@ -5,6 +5,7 @@ Groups (select with --only GROUP[,GROUP]):
   harness   the console checker against recorded console fixtures
   vmopts    the VM runner refuses impossible topologies before QEMU starts
   boot      boots on several NUMA topologies; every KUnit and guest case counts
+  hibernate a hibernation round trip, then the suites in the restored system
   selftest  boots that must be judged failed: failing guest program, failing
             KUnit case, WARN on the console, hung boot
   plugin    the kr_numa TCG plugin's known answer: reads of a buffer on
@@ -59,6 +60,7 @@ class Counter:
 #   copies    how many nodes must get a copy of the text: under EFI the image
 #             lands on any node (the one without a copy), so "node 3: ..." is
 #             no fixed line to expect
+#   must_pass cases that must pass, not skip (the boot exists for them)
 EFI_NUMA = [r"ACPI: SRAT: Node 3 PXM 3 \[mem 0x[0-9a-f]+-0x[0-9a-f]+\]",
             r"ACPI: NUMA: SRAT: PXM 3 -> MPIDR 0x[0-9a-f]+ -> Node 3"]
 # NUMA from the SRAT, not a fallback; the stub had randomness to place the image.
@@ -113,6 +115,12 @@ TOPOLOGIES = [
      {"efi": True, "must_not": EFI_MUST_NOT, "copies": 3}),
     ("4n-1c-efi", 4, 1, "512", "", EFI_NUMA,
      {"efi": True, "must_not": EFI_MUST_NOT, "copies": 3}),
+    # A CPU without hardware PAN (ARMv8.0): SW PAN points TTBR0 at the table
+    # below the running TTBR1 root on every kernel entry, a node's own root.
+    ("4n-1c-swpan", 4, 1, "512", "",
+     [r"CPU features: emulated: Privileged Access Never \(PAN\) using TTBR0_EL1 switching"],
+     {"vm_args": ["--cpu", "cortex-a72"],
+      "must_pass": ["kernel_replication.kr_test_sw_pan"]}),
 ]
 
 # init's kr-report: where the kernel image landed.
@@ -191,6 +199,11 @@ def group_boot(cnt, args):
             efi_images.append((name, image))
         for c in res["cases"]:
             cnt.record("%s/%s" % (name, c["name"]), c["status"], c["reason"])
+        for case in opts.get("must_pass", []):
+            got = [c["status"] for c in res["cases"] if c["name"] == case]
+            cnt.record("%s/ran: %s" % (name, case),
+                       "PASS" if got == ["PASS"] else "FAIL",
+                       "%s, not a pass (log %s)" % (got[0] if got else "not run", log))
         kunit = [c for c in res["cases"] if c["source"] == "kunit"]
         guest = [c for c in res["cases"] if c["source"] == "guest"]
         why = describe(res)
@@ -210,6 +223,50 @@ def group_boot(cnt, args):
     unaligned = [n for n, m in efi_images if m and m.group(4) == "no"]
     cnt.record("efi/unaligned-image", "PASS" if unaligned else "FAIL",
                "no EFI boot placed the image off a 2MB boundary (%s)" % ", ".join(placed))
+
+
+def group_hibernate(cnt, args):
+    """Hibernation round trip: the first boot writes its image to swap on a
+    virtio disk and powers off; the second restores it, and the restored
+    system runs the KUnit suite again and the replication checks. CPU 0, on
+    which both happen, is on the node without the image (--cpus-reversed),
+    so it resumes onto its node's copy, not the master tables."""
+    disk = os.path.join(LOGS, "hibernate-swap.img")
+    if os.path.exists(disk):
+        os.remove(disk)
+    with open(disk, "wb") as f:
+        f.truncate(256 << 20)
+    vm_args = ["--disk", disk, "--cpus-reversed"]
+    append = "kr.hibernate=1 resume=/dev/vda"
+    rc, res, secs, log = boot("hibernate-1", 2, 2, "512", append, args.timeout,
+                              runs="kr-replication", vm_args=vm_args)
+    with open(log, errors="replace") as f:
+        console = f.read()
+    saved = re.search(r"PM: Image saving done", console)
+    others = [f for f in res["failures"] if f["kind"] != "no-marker"]
+    why = describe(dict(res, failures=others))
+    cnt.record("hibernate/saved (%.0fs)" % secs,
+               "PASS" if saved and rc == 0 and not others else "FAIL",
+               ("no 'PM: Image saving done'; " if not saved else "") +
+               ("vm exit status %d; " % rc if rc else "") + why + " (log %s)" % log)
+    rc, res, secs, log = boot("hibernate-2", 2, 2, "512", append, args.timeout,
+                              runs="kr-replication", vm_args=vm_args)
+    with open(log, errors="replace") as f:
+        console = f.read()
+    for rx in (r"PM: Image loading done", r"hibernate: Hibernated on CPU 0"):
+        cnt.record("hibernate/console: %s" % rx,
+                   "PASS" if re.search(rx, console) else "FAIL",
+                   "not on the console (log %s)" % log)
+    for c in res["cases"]:
+        cnt.record("hibernate/%s" % c["name"], c["status"], c["reason"])
+    names = {c["name"] for c in res["cases"] if c["status"] == "PASS"}
+    need = ["hibernate.resumed", "replication.cpu_roots", "replication.verify",
+            "kernel_replication.kr_test_local_translation"]
+    missing = [n for n in need if n not in names]
+    ok = res["passed"] and rc == 0 and not missing
+    cnt.record("hibernate/restored (%.0fs)" % secs, "PASS" if ok else "FAIL",
+               ("not passed: %s; " % ", ".join(missing) if missing else "") +
+               describe(res) + " (log %s)" % log)
 
 
 # --- harness self-tests on real boots ----------------------------------------
@@ -333,6 +390,7 @@ def group_vmopts(cnt, args):
         ("mem-not-number", ["--mem", "lots"], "expected MiB"),
         ("tiny-node", ["--nodes", "2", "--mem", "16,512"], "at least 64"),
         ("cpuless-no-memory", ["--nodes", "2", "--cpuless-mem", "0"], "needs memory"),
+        ("disk-missing", ["--disk", os.path.join(LOGS, "no-such-disk.img")], "no such file"),
         ("efi-no-firmware", efi + ["--kernel", stub], "package qemu-efi-aarch64",
          {"KR_AAVMF_DIR": os.path.join(LOGS, "no-such-firmware")}),
         ("efi-no-stub", efi + ["--kernel", nostub], "no EFI stub"),
@@ -366,7 +424,7 @@ def group_harness(cnt, args):
 
 
 GROUPS = [("harness", group_harness), ("vmopts", group_vmopts),
-          ("boot", group_boot), ("selftest", group_selftest), ("plugin", group_plugin)]
+          ("boot", group_boot), ("hibernate", group_hibernate), ("selftest", group_selftest), ("plugin", group_plugin)]
 
 
 def main():

@@ -160,6 +160,11 @@ def validate(args):
         raise BadOption("plugin %s: no such file" % args.plugin.split(",")[0])
     if args.efi:
         validate_efi(args)
+    if args.disk and not os.path.isfile(args.disk):
+        raise BadOption("--disk %s: no such file" % args.disk)
+    if args.disk and os.path.isfile(args.config) and \
+            kconfig_value(args.config, "VIRTIO_BLK") != "y":
+        raise BadOption("--disk: the kernel was built without CONFIG_VIRTIO_BLK")
     return mems, ncpus
 
 
@@ -170,7 +175,7 @@ def distance(i, j):
 
 def qemu_command(args, mems, ncpus, memdir):
     total = sum(mems)
-    cmd = [QEMU, "-M", "virt,gic-version=3", "-cpu", "max,pauth-impdef=on", "-smp", str(ncpus),
+    cmd = [QEMU, "-M", "virt,gic-version=3", "-cpu", args.cpu, "-smp", str(ncpus),
            "-m", "%dM" % total, "-display", "none", "-monitor", "none",
            "-serial", "file:%s" % args.log, "-no-reboot",
            "-kernel", args.kernel]
@@ -185,9 +190,13 @@ def qemu_command(args, mems, ncpus, memdir):
                 "-drive", "if=pflash,format=raw,unit=1,file=%s"
                 % os.path.join(memdir, "efivars.fd"),
                 "-device", "virtio-rng-pci"]
+    if args.disk:
+        cmd += ["-drive", "if=none,format=raw,id=krdisk,file=%s" % args.disk,
+                "-device", "virtio-blk-pci,drive=krdisk"]
     topo = []
     for n, mem in enumerate(mems):
-        first = n * args.cpus_per_node
+        # --cpus-reversed: CPU 0 on the last node, away from the image.
+        first = (args.nodes - 1 - n if args.cpus_reversed else n) * args.cpus_per_node
         last = first + args.cpus_per_node - 1
         numa = "node,nodeid=%d,cpus=%d-%d" % (n, first, last)
         if n >= args.nodes:     # --cpuless-mem: memory only (CXL, HBM)
@@ -275,6 +284,15 @@ def parser():
     p.add_argument("--efi", action="store_true",
                    help="boot through UEFI firmware (AAVMF): EFI stub, KASLR seeded by "
                    "EFI_RNG_PROTOCOL, ACPI tables (SRAT/SLIT) instead of a device tree")
+    p.add_argument("--cpu", default="max,pauth-impdef=on",
+                   help="QEMU CPU model (default max: every feature QEMU emulates; "
+                   "cortex-a72 has no PAN, so the kernel uses SW PAN)")
+    p.add_argument("--cpus-reversed", action="store_true",
+                   help="number the CPUs from the last node: CPU 0, the boot CPU and the "
+                   "one hibernation and kexec run on, is then on another node than the "
+                   "image a -kernel boot loads at the start of RAM")
+    p.add_argument("--disk", default=None,
+                   help="raw image file attached as a virtio-blk disk (/dev/vda)")
     p.add_argument("--timeout", type=int, default=300, help="seconds before the VM is killed")
     p.add_argument("--log", default=os.path.join(ROOT, "build/console.log"))
     p.add_argument("--memdir", default=None, help="directory for the node memory files")
