@@ -11,7 +11,7 @@ ifeq ($(BASELINE),1)
 KERNEL_FLAGS := --baseline
 endif
 
-.PHONY: all deps tree kernel initramfs plugin run test bench check-series export clean distclean
+.PHONY: all deps tree kernel initramfs plugin run test bench matrix check-series export clean distclean
 
 all: kernel initramfs
 
@@ -39,6 +39,11 @@ run: kernel initramfs
 
 test: kernel initramfs plugin
 	@python3 scripts/test.py $(if $(ONLY),--only $(ONLY))
+
+# Every page-table geometry (configs/geometry/): build, boot, test, measure;
+# table in bench/results/matrix.md and README.md. ONLY=64k-48,4k-52 for some.
+matrix: deps plugin
+	@python3 scripts/matrix.py $(if $(ONLY),--only $(ONLY))
 
 # Every patch of the series: checkpatch, build and boot on its own.
 check-series: kernel initramfs

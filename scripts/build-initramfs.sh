@@ -6,12 +6,15 @@
 # usage: build-initramfs.sh [--baseline]
 #   --baseline  modules built against build/baseline/obj, image written to
 #               build/baseline/initramfs.cpio.gz (the guest programs are the same)
+# KR_OUT=DIR: modules against DIR/obj, image DIR/initramfs.cpio.gz
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
-dest=build
-[ "${1:-}" = "--baseline" ] && dest=build/baseline
+dest=build ksrc=build/linux
+[ "${1:-}" = "--baseline" ] && dest=build/baseline ksrc=build/baseline/linux
+# KR_OUT: a kernel build-kernel.sh put elsewhere (a geometry of the matrix).
+dest=${KR_OUT:-$dest}
 
 CC=${GUEST_CC:-aarch64-linux-gnu-gcc}
 CFLAGS="-static -O2 -Wall -Wextra -Werror -std=gnu11"
@@ -32,7 +35,7 @@ done
 
 # The test modules, built out of tree against the kernel they will load into.
 cp tests/kmod/Kbuild tests/kmod/*.c "$kmod/"
-make -s -C "$dest/linux" O="$top/$obj" M="$top/$kmod" ARCH=arm64 \
+make -s -C "$ksrc" O="$top/$obj" M="$top/$kmod" ARCH=arm64 \
 	CROSS_COMPILE=aarch64-linux-gnu- modules
 
 gen=build/tools/gen_init_cpio

@@ -6,7 +6,9 @@
 #   default     build/linux (series applied) -> build/obj, build/Image, build/vmlinux
 #   --baseline  pristine source, same config  -> build/baseline/{obj,Image,vmlinux}
 # Environment: JOBS (default nproc+1), FRAGMENTS (default configs/base.config
-# configs/debug.config), EXTRA_FRAGMENTS (appended).
+# configs/debug.config), EXTRA_FRAGMENTS (appended; a later assignment of a
+# symbol overrides an earlier one, e.g. configs/geometry/64k-48.config),
+# KR_OUT (output directory instead of build or build/baseline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -19,6 +21,7 @@ else
 	scripts/prepare-tree.sh
 	src=build/linux out=build
 fi
+out=${KR_OUT:-$out}
 obj=$top/$out/obj
 mkdir -p "$obj"
 
@@ -45,14 +48,22 @@ if ! cmp -s "$obj/kreplica.fragment" "$obj/kreplica.fragment.used" 2>/dev/null |
 fi
 kmake olddefconfig
 
-# Every symbol a fragment asks for must survive dependency resolution.
+# Every symbol a fragment asks for must survive dependency resolution; the
+# last assignment of a symbol is the one asked for.
 bad=0
+declare -A want=()
+order=()
 while IFS= read -r line; do
 	case "$line" in
 	CONFIG_*=*) sym=${line%%=*} val=${line#*=} ;;
 	"# CONFIG_"*" is not set") sym=${line#\# } sym=${sym%% *} val=n ;;
 	*) continue ;;
 	esac
+	[ -n "${want[$sym]+set}" ] || order+=("$sym")
+	want[$sym]=$val
+done <"$obj/kreplica.fragment"
+for sym in "${order[@]}"; do
+	val=${want[$sym]}
 	got=$(grep -E "^$sym=|^# $sym is not set" "$obj/.config" || true)
 	case "$got" in
 	"$sym=$val") ;;
@@ -65,7 +76,7 @@ while IFS= read -r line; do
 		fi ;;
 	*) echo "config: $sym=$val requested, got '$got'" >&2; bad=1 ;;
 	esac
-done <"$obj/kreplica.fragment"
+done
 [ $bad -eq 0 ] || { echo "build-kernel: config fragments not satisfied" >&2; exit 1; }
 
 echo "build-kernel: building $src (-j$JOBS)"

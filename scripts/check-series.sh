@@ -24,7 +24,8 @@ kmake() {
 
 mkdir -p "$obj" build/test-logs
 fail=0
-for c in $(git -C "$tree" rev-list --reverse kreplica-base.."$head"); do
+# CHECK_FROM=<commit>: start after it (the commits up to it were checked).
+for c in $(git -C "$tree" rev-list --reverse "${CHECK_FROM:-kreplica-base}".."$head"); do
 	subject=$(git -C "$tree" log -1 --format='%h %s' "$c")
 	git -C "$tree" checkout -q "$c"
 	errors=$(git -C "$tree" format-patch -1 --stdout "$c" |

@@ -6,6 +6,7 @@ Groups (select with --only GROUP[,GROUP]):
   vmopts    the VM runner refuses impossible topologies before QEMU starts
   boot      boots on several NUMA topologies; every KUnit and guest case counts
   hibernate a hibernation round trip, then the suites in the restored system
+  geometry  64K pages and 52-bit VA (LPA2) kernels built and booted
   selftest  boots that must be judged failed: failing guest program, failing
             KUnit case, WARN on the console, hung boot
   plugin    the kr_numa TCG plugin's known answer: reads of a buffer on
@@ -269,6 +270,46 @@ def group_hibernate(cnt, args):
                describe(res) + " (log %s)" % log)
 
 
+# Geometries `make test` builds and boots besides the default (4K, 48-bit);
+# `make matrix` does them all (scripts/matrix.py).
+TEST_GEOMETRIES = ["64k-48", "4k-52"]
+COPIES = re.compile(r"kernel_replication: (\d+) copies of (\d+) KiB, placed as the image "
+                    r"is within (\d+) KiB mappings")
+
+
+def group_geometry(cnt, args):
+    """Other page sizes and VA sizes: each built in build/matrix/<name>/ and
+    booted on 4 nodes x 2 CPUs plus a memoryless node with CPUs; replication
+    checks and KUnit must pass, and each copy must cost the image's size
+    rounded to its mapping unit (2MB), not a PMD block (32MB, 512MB)."""
+    import matrix
+    for name in TEST_GEOMETRIES:
+        out = os.path.join("build", "matrix", name)
+        os.makedirs(os.path.join(ROOT, out), exist_ok=True)
+        err = matrix.build(name, out)
+        if err:
+            cnt.record("geometry/%s/build" % name, "FAIL", err)
+            continue
+        cnt.record("geometry/%s/build" % name, "PASS")
+        ok, why, log, cases = matrix.test_boot(out, matrix.CPU_MAX, args.timeout)
+        cnt.record("geometry/%s/boot" % name, "PASS" if ok else "FAIL", why + " (log %s)" % log)
+        with open(log, errors="replace") as f:
+            console = f.read()
+        m = COPIES.search(console)
+        if not m:
+            cnt.record("geometry/%s/copy-size" % name, "FAIL",
+                       "no 'N copies of ... KiB' line (log %s)" % log)
+            continue
+        copies, kib, unit = map(int, m.groups())
+        rng = re.search(r"kernel_replication: node \d+: (\d+) KiB of text and rodata", console)
+        need = int(rng.group(1)) if rng else None
+        good = copies == 3 and unit == 2048 and need is not None and kib <= need + 2 * unit
+        cnt.record("geometry/%s/copy-size" % name, "PASS" if good else "FAIL",
+                   "%d copies of %d KiB within %d KiB mappings, range %s KiB: expected 3 "
+                   "copies no larger than the range plus 2 x 2MB (log %s)"
+                   % (copies, kib, unit, need, log))
+
+
 # --- harness self-tests on real boots ----------------------------------------
 
 def group_selftest(cnt, args):
@@ -424,7 +465,8 @@ def group_harness(cnt, args):
 
 
 GROUPS = [("harness", group_harness), ("vmopts", group_vmopts),
-          ("boot", group_boot), ("hibernate", group_hibernate), ("selftest", group_selftest), ("plugin", group_plugin)]
+          ("boot", group_boot), ("hibernate", group_hibernate),
+          ("geometry", group_geometry), ("selftest", group_selftest), ("plugin", group_plugin)]
 
 
 def main():

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""kreplica geometry matrix: build and boot every page-table geometry.
+
+For each geometry (configs/geometry/<name>.config on top of the project's
+config) the series is built into build/matrix/<name>/, booted on 4 nodes x 2
+CPUs plus a memoryless node with 2 CPUs, and judged like a `make test` boot:
+the replication guest checks and the KUnit suite (run again after boot) must
+pass with a clean console. A second boot runs the getpid workload under the
+kr_numa plugin for the remote share of kernel instructions per node.
+
+Writes bench/results/matrix.json and bench/results/matrix.md and puts the
+table in README.md between the matrix markers, with date and commit.
+
+usage: matrix.py [--only 4k-48,64k-48] [--timeout S] [--no-readme]
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+import console_check  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VM = os.path.join(ROOT, "scripts", "vm.py")
+RESULTS = os.path.join(ROOT, "bench", "results")
+CPU_MAX = "max,pauth-impdef=on"
+
+# name, what it is, QEMU CPU model. -cpu max has the three granules, LVA
+# (52-bit VA with 64K pages), LPA and LPA2.
+GEOMETRIES = [
+    ("4k-48", "4K pages, 48-bit VA, 4 levels", CPU_MAX),
+    ("4k-52", "4K pages, 52-bit VA (LPA2), 5 levels", CPU_MAX),
+    ("16k-48", "16K pages, 48-bit VA, 4 levels", CPU_MAX),
+    ("16k-52", "16K pages, 52-bit VA (LPA2), 4 levels", CPU_MAX),
+    ("64k-48", "64K pages, 48-bit VA, 3 levels", CPU_MAX),
+    ("64k-52", "64K pages, 52-bit VA (LVA), 3 levels", CPU_MAX),
+    ("4k-48-kasan", "4K pages, 48-bit VA, generic KASAN", CPU_MAX),
+]
+NODES, CPN = 5, 2
+MEM = "1024,1024,1024,1024,0"
+
+
+def run(cmd, log, env=None):
+    with open(log, "w") as f:
+        return subprocess.call(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, **(env or {})))
+
+
+def build(name, out):
+    env = {"KR_OUT": out, "EXTRA_FRAGMENTS": "configs/geometry/%s.config" % name}
+    log = os.path.join(out, "build.log")
+    if run(["scripts/build-kernel.sh"], log, env) or \
+            run(["scripts/build-initramfs.sh"], os.path.join(out, "initramfs.log"), env):
+        with open(log, errors="replace") as f:
+            lines = [ln.strip() for ln in f if "config:" in ln or "error" in ln.lower()]
+        return "build failed: %s (%s)" % ("; ".join(lines[:2]) or "see log", log)
+    return None
+
+
+def vm(out, cpu, append, log, timeout, extra=()):
+    cmd = [sys.executable, VM, "--kernel", os.path.join(out, "Image"),
+           "--initrd", os.path.join(out, "initramfs.cpio.gz"),
+           "--nodes", str(NODES), "--cpus-per-node", str(CPN), "--mem", MEM,
+           "--cpu", cpu, "--timeout", str(timeout), "--log", log, "--append", append]
+    return subprocess.call(cmd + list(extra), cwd=ROOT)
+
+
+def test_boot(out, cpu, timeout):
+    """The replication checks and KUnit, judged as `make test` judges."""
+    log = os.path.join(out, "test.log")
+    rc = vm(out, cpu, "kr.topo=%dx%d:%s kr.run=kr-replication,kr-topo" % (NODES, CPN, MEM),
+            log, timeout)
+    res = console_check.check_file(log)
+    cases = res["cases"]
+    kunit = [c for c in cases if c["source"] == "kunit" and
+             c["name"].startswith("kernel_replication.")]
+    failed = [c["name"] for c in cases if c["status"] == "FAIL"]
+    why = [f["kind"] + ": " + f["text"] for f in res["failures"][:2]]
+    if rc:
+        why.insert(0, "vm exit %d" % rc)
+    if not kunit:
+        why.append("no kernel_replication KUnit results")
+    if failed:
+        why.append("failed: " + ", ".join(failed[:4]))
+    ok = res["passed"] and not rc and kunit
+    return ok, "; ".join(why), log, {
+        "passed": sum(c["status"] == "PASS" for c in cases),
+        "skipped": sum(c["status"] == "SKIP" for c in cases), "failed": len(failed)}
+
+
+def plugin_boot(out, cpu, timeout):
+    """getpid under the kr_numa plugin: remote share of kernel instructions
+    per node, and bytes per extra node from kernel_replication/status."""
+    log = os.path.join(out, "plugin.log")
+    pjson = os.path.join(out, "plugin.json")
+    plugin = "%s,topo=@TOPO@,out=%s,map=%s" % (bench.PLUGIN, pjson,
+                                                os.path.join(out, "System.map"))
+    rc = vm(out, cpu, "kr.report=0 kr.run=none kr.bench=2000", log, timeout,
+            ["--plugin", plugin])
+    if rc or not os.path.exists(pjson):
+        return None, None
+    with open(pjson) as f:
+        data = json.load(f)
+    with open(log, errors="replace") as f:
+        console = f.read().splitlines()
+    per_node = {}
+    for win in data["windows"]:
+        if win["window"] != 0:      # getpid
+            continue
+        c = win["counts"]["insns"]
+        counts = [a + b for a, b in zip(c["kernel_text"], c["kernel_other_text"])]
+        acc = per_node.setdefault(win["node"], [0] * len(counts))
+        per_node[win["node"]] = [a + b for a, b in zip(acc, counts)]
+    remote = {n: bench.share_remote(v, n) for n, v in sorted(per_node.items())}
+    return remote, bench.replica_bytes(console)
+
+
+def pct(x):
+    return "-" if x is None else "%.1f%%" % (100 * x)
+
+
+def table(rows, commit, date):
+    L = ["Geometry matrix, %s, commit %s (`make matrix`; 4 nodes x 2 CPUs + a "
+         "memoryless node with 2 CPUs, QEMU -cpu max):" % (date, commit), "",
+         "| geometry | result | cases pass/skip/fail | bytes per extra node | "
+         "remote kernel insns, getpid, per node |", "|---|---|---|---|---|"]
+    for r in rows:
+        nb = sorted(set((r.get("replica_bytes") or {}).values()))
+        rem = r.get("remote") or {}
+        L.append("| %s | %s | %s | %s | %s |" % (
+            r["name"], "PASS" if r["ok"] else "FAIL: " + r["why"],
+            "%(passed)d/%(skipped)d/%(failed)d" % r["cases"] if r.get("cases") else "-",
+            ", ".join("{:,}".format(b) for b in nb) or "-",
+            " ".join("%d:%s" % (n, pct(v)) for n, v in sorted(rem.items())) or "-"))
+    return "\n".join(L) + "\n"
+
+
+def update_readme(text):
+    path = os.path.join(ROOT, "README.md")
+    with open(path) as f:
+        readme = f.read()
+    begin, end = "<!-- matrix:begin -->\n", "<!-- matrix:end -->"
+    if begin not in readme or end not in readme:
+        print("matrix: README.md has no matrix markers; not updated", file=sys.stderr)
+        return
+    head, rest = readme.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    with open(path, "w") as f:
+        f.write(head + begin + text + end + tail)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", default="", help="comma list of geometries")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per boot")
+    p.add_argument("--no-readme", action="store_true")
+    args = p.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    names = {g[0] for g in GEOMETRIES}
+    if only - names:
+        p.error("unknown geometry: %s (have %s)" % (", ".join(sorted(only - names)),
+                                                     ", ".join(sorted(names))))
+    subprocess.check_call(["make", "-s", "plugin"], cwd=ROOT)
+    rows = []
+    for name, what, cpu in GEOMETRIES:
+        if only and name not in only:
+            continue
+        out = os.path.join("build", "matrix", name)
+        os.makedirs(os.path.join(ROOT, out), exist_ok=True)
+        print("== %s (%s)" % (name, what), flush=True)
+        row = {"name": name, "what": what, "cpu": cpu}
+        err = build(name, out)
+        if err:
+            row.update(ok=False, why=err)
+        else:
+            ok, why, log, cases = test_boot(out, cpu, args.timeout)
+            row.update(ok=ok, why="%s (%s)" % (why, log), cases=cases)
+            row["remote"], row["replica_bytes"] = plugin_boot(out, cpu, args.timeout)
+        print("%s %s%s" % ("PASS" if row["ok"] else "FAIL", name,
+                           "" if row["ok"] else ": " + row["why"]), flush=True)
+        rows.append(row)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    date = datetime.date.today().isoformat()
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "matrix.json"), "w") as f:
+        json.dump({"date": date, "commit": commit, "rows": rows}, f, indent=1)
+    text = table(rows, commit, date)
+    with open(os.path.join(RESULTS, "matrix.md"), "w") as f:
+        f.write(text)
+    print(text)
+    if not args.no_readme and not only:
+        update_readme(text)
+    failed = [r["name"] for r in rows if not r["ok"]]
+    print("%d passed, %d failed" % (len(rows) - len(failed), len(failed)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
