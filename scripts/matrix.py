@@ -70,11 +70,11 @@ def vm(out, cpu, append, log, timeout, extra=()):
     return subprocess.call(cmd + list(extra), cwd=ROOT)
 
 
-def test_boot(out, cpu, timeout):
+def test_boot(out, cpu, timeout, append="", name="test"):
     """The replication checks and KUnit, judged as `make test` judges."""
-    log = os.path.join(out, "test.log")
-    rc = vm(out, cpu, "kr.topo=%dx%d:%s kr.run=kr-replication,kr-topo" % (NODES, CPN, MEM),
-            log, timeout)
+    log = os.path.join(out, name + ".log")
+    rc = vm(out, cpu, "kr.topo=%dx%d:%s kr.run=kr-replication,kr-topo %s"
+            % (NODES, CPN, MEM, append), log, timeout)
     res = console_check.check_file(log)
     cases = res["cases"]
     kunit = [c for c in cases if c["source"] == "kunit" and

@@ -277,6 +277,25 @@ COPIES = re.compile(r"kernel_replication: (\d+) copies of (\d+) KiB, placed as t
                     r"is within (\d+) KiB mappings")
 
 
+LPA2 = r"CPU features: detected: 52-bit Virtual Addressing \(LPA2\)"
+# An LPA2 kernel runs 5 levels on -cpu max, and 4 with arm64.nolva (as on a
+# CPU without LPA2): a level folded at boot, which the node walks must follow.
+LPA2_BOOTS = {"4k-52"}
+
+
+def lpa2_boots(cnt, name, out, console, args):
+    import matrix
+    cnt.record("geometry/%s/lpa2-on" % name, "PASS" if re.search(LPA2, console) else "FAIL",
+               "no '%s' on the console" % LPA2)
+    ok, why, log, cases = matrix.test_boot(out, matrix.CPU_MAX, args.timeout,
+                                           "arm64.nolva", "test-nolva")
+    with open(log, errors="replace") as f:
+        folded = not re.search(LPA2, f.read())
+    cnt.record("geometry/%s/nolva-boot" % name, "PASS" if ok and folded else "FAIL",
+               ("LPA2 still on with arm64.nolva; " if not folded else "") + why +
+               " (log %s)" % log)
+
+
 def group_geometry(cnt, args):
     """Other page sizes and VA sizes: each built in build/matrix/<name>/ and
     booted on 4 nodes x 2 CPUs plus a memoryless node with CPUs; replication
@@ -295,6 +314,8 @@ def group_geometry(cnt, args):
         cnt.record("geometry/%s/boot" % name, "PASS" if ok else "FAIL", why + " (log %s)" % log)
         with open(log, errors="replace") as f:
             console = f.read()
+        if name in LPA2_BOOTS:
+            lpa2_boots(cnt, name, out, console, args)
         m = COPIES.search(console)
         if not m:
             cnt.record("geometry/%s/copy-size" % name, "FAIL",
