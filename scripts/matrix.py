@@ -100,7 +100,7 @@ def plugin_boot(out, cpu, timeout):
     pjson = os.path.join(out, "plugin.json")
     plugin = "%s,topo=@TOPO@,out=%s,map=%s" % (bench.PLUGIN, pjson,
                                                 os.path.join(out, "System.map"))
-    rc = vm(out, cpu, "kr.report=0 kr.run=none kr.bench=2000", log, timeout,
+    rc = vm(out, cpu, "kr.report=0 kr.run=none kr.bench=1", log, timeout,
             ["--plugin", plugin])
     if rc or not os.path.exists(pjson):
         return None, None
