@@ -25,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import console_check  # noqa: E402
+import matrix  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOGS = os.path.join(ROOT, "build", "test-logs")
@@ -284,7 +285,6 @@ LPA2_BOOTS = {"4k-52"}
 
 
 def lpa2_boots(cnt, name, out, console, args):
-    import matrix
     cnt.record("geometry/%s/lpa2-on" % name, "PASS" if re.search(LPA2, console) else "FAIL",
                "no '%s' on the console" % LPA2)
     ok, why, log, cases = matrix.test_boot(out, matrix.CPU_MAX, args.timeout,
@@ -301,7 +301,6 @@ def group_geometry(cnt, args):
     booted on 4 nodes x 2 CPUs plus a memoryless node with CPUs; replication
     checks and KUnit must pass, and each copy must cost the image's size
     rounded to its mapping unit (2MB), not a PMD block (32MB, 512MB)."""
-    import matrix
     for name in TEST_GEOMETRIES:
         out = os.path.join("build", "matrix", name)
         os.makedirs(os.path.join(ROOT, out), exist_ok=True)
