@@ -10,6 +10,8 @@
  *   cpu_roots    every CPU runs on its node's tables (memoryless nodes: the
  *                nearest node with memory; replication off: the master's)
  *   verify       the kernel's own walk of every node's tables finds no mismatch
+ *   bti_gp       with kernel BTI, every node maps the kernel's text with the
+ *                Guarded Page bit, as the master does (ptdump of each node)
  *   hotplug      after offlining and onlining every CPU but 0: cpu_roots, verify
  *   patching     after kprobe and ftrace loops while every CPU makes syscalls:
  *                verify, and every CPU still runs correctly
@@ -123,6 +125,96 @@ static void check_verify(const char *c)
 		kr_fail(c, "verify: %.300s", buf);
 	else
 		kr_pass(c, NULL);
+}
+
+/* Bytes of [ts, te) a ptdump maps executable, and how many of them guarded. */
+struct text_gp {
+	unsigned long long mapped, guarded, first_unguarded;
+};
+
+static int scan_text_gp(const char *path, uint64_t ts, uint64_t te, struct text_gp *g)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	memset(g, 0, sizeof(*g));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+		int x = 0, gp = 0;
+
+		if (sscanf(line, "0x%llx-0x%llx", &a, &b) != 2 || b <= ts || a >= te)
+			continue;
+		for (char *t = strtok(line, " \n"); t; t = strtok(NULL, " \n")) {
+			x |= !strcmp(t, "x");	/* "NX" when privileged execute-never */
+			gp |= !strcmp(t, "GP");
+		}
+		if (!x)
+			continue;
+		a = a < ts ? ts : a;
+		b = b > te ? te : b;
+		g->mapped += b - a;
+		if (gp)
+			g->guarded += b - a;
+		else if (!g->first_unguarded)
+			g->first_unguarded = a;
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Kernel BTI (CONFIG_ARM64_BTI_KERNEL; clang only in 6.12) maps the image's
+ * text with the Guarded Page bit, so an indirect branch anywhere but a
+ * landing pad traps. A node's copy must keep GP on every page of it.
+ */
+static void check_bti_gp(void)
+{
+	const char *c = "bti_gp";
+	struct text_gp g, m;
+	uint64_t ts, te;
+	char path[128];
+	int nodes = 0;
+
+	if (kr_ksym("_stext", &ts) || kr_ksym("_etext", &te)) {
+		kr_fail(c, "no _stext/_etext in /proc/kallsyms");
+		return;
+	}
+	if (scan_text_gp("/sys/kernel/debug/kernel_page_tables", ts, te, &m) || !m.mapped) {
+		kr_skip(c, "no kernel text in debugfs kernel_page_tables (CONFIG_PTDUMP_DEBUGFS)");
+		return;
+	}
+	if (!m.guarded) {
+		kr_skip(c, "kernel BTI off, the master maps text without GP (CONFIG_ARM64_BTI_KERNEL "
+			"needs clang in 6.12: make matrix ONLY=4k-48-bti)");
+		return;
+	}
+	for (int node = -1; node < KR_MAX_NODES; node++) {
+		if (node < 0) {
+			g = m;
+			strcpy(path, "the master");
+		} else {
+			snprintf(path, sizeof(path), DIR "/node%d_page_tables", node);
+			if (access(path, R_OK))
+				continue;
+			if (scan_text_gp(path, ts, te, &g)) {
+				kr_fail(c, "cannot read %s", path);
+				return;
+			}
+			nodes++;
+		}
+		if (g.guarded != g.mapped || g.mapped != m.mapped) {
+			kr_fail(c, "%s: %llu of %llu bytes of executable text guarded (master: "
+				"%llu), first without GP at 0x%llx", path, g.guarded, g.mapped,
+				m.mapped, g.first_unguarded);
+			return;
+		}
+	}
+	if (expect_on && !nodes)
+		kr_fail(c, "replication on, but no " DIR "/node*_page_tables");
+	else
+		kr_pass(c, "%llu bytes of text guarded on the master and %d nodes", m.mapped, nodes);
 }
 
 static void check_state(void)
@@ -260,6 +352,7 @@ int main(void)
 	check_state();
 	check_roots("cpu_roots");
 	check_verify("verify");
+	check_bti_gp();
 	check_hotplug();
 	check_patching();
 	return kr_exit();

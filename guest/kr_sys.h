@@ -225,4 +225,24 @@ static inline int kr_iomem(const char *name, uint64_t *start, uint64_t *end)
 	return ret;
 }
 
+/* Address of a kernel symbol in /proc/kallsyms; 0 if found and not hidden. */
+static inline int kr_ksym(const char *name, uint64_t *addr)
+{
+	char line[256], sym[128];
+	unsigned long long a;
+	FILE *f = fopen("/proc/kallsyms", "r");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %*c %127s", &a, sym) == 2 && !strcmp(sym, name)) {
+			*addr = a;
+			ret = a ? 0 : -1;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
 #endif

@@ -33,10 +33,15 @@ for src in guest/*.c; do
 	fi
 done
 
-# The test modules, built out of tree against the kernel they will load into.
+# The test modules, built out of tree against the kernel they will load into,
+# with its compiler (KR_LLVM=1: clang, as build-kernel.sh).
 cp tests/kmod/Kbuild tests/kmod/*.c "$kmod/"
-make -s -C "$ksrc" O="$top/$obj" M="$top/$kmod" ARCH=arm64 \
-	CROSS_COMPILE=aarch64-linux-gnu- modules
+if [ "${KR_LLVM:-0}" = 1 ]; then
+	kcc=(LLVM=1)
+else
+	kcc=(CROSS_COMPILE=aarch64-linux-gnu-)
+fi
+make -s -C "$ksrc" O="$top/$obj" M="$top/$kmod" ARCH=arm64 "${kcc[@]}" modules
 
 gen=build/tools/gen_init_cpio
 [ -x "$gen" ] || gcc -O2 -o "$gen" build/linux/usr/gen_init_cpio.c

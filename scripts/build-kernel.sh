@@ -8,7 +8,8 @@
 # Environment: JOBS (default nproc+1), FRAGMENTS (default configs/base.config
 # configs/debug.config), EXTRA_FRAGMENTS (appended; a later assignment of a
 # symbol overrides an earlier one, e.g. configs/geometry/64k-48.config),
-# KR_OUT (output directory instead of build or build/baseline).
+# KR_OUT (output directory instead of build or build/baseline), KR_LLVM=1
+# (clang and LLVM's binutils instead of GCC: kernel BTI needs clang in 6.12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -34,9 +35,13 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 # Identical builds reproduce identical images (benchmarks compare kernels).
 export KBUILD_BUILD_TIMESTAMP="2024-11-17 00:00:00 UTC"
 export KBUILD_BUILD_USER=kreplica KBUILD_BUILD_HOST=kreplica
+if [ "${KR_LLVM:-0}" = 1 ]; then
+	cc=(LLVM=1 CC="ccache clang" HOSTCC="ccache clang")
+else
+	cc=(CROSS_COMPILE=aarch64-linux-gnu- CC="ccache aarch64-linux-gnu-gcc" HOSTCC="ccache gcc")
+fi
 kmake() {
-	make -s -C "$src" O="$obj" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
-		CC="ccache aarch64-linux-gnu-gcc" HOSTCC="ccache gcc" "$@"
+	make -s -C "$src" O="$obj" ARCH=arm64 "${cc[@]}" "$@"
 }
 
 cat $frags >"$obj/kreplica.fragment"

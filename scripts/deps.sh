@@ -10,6 +10,7 @@ PKGS=(
 	make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
 	qemu-system-arm qemu-efi-aarch64 linux-source-6.12 flex bison bc libssl-dev libelf-dev
 	ccache cpio xz-utils kmod python3 git gzip
+	clang lld llvm
 )
 
 SUDO=

@@ -31,7 +31,8 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 CPU_MAX = "max,pauth-impdef=on"
 
 # name, what it is, QEMU CPU model. -cpu max has the three granules, LVA
-# (52-bit VA with 64K pages), LPA and LPA2.
+# (52-bit VA with 64K pages), LPA and LPA2, BTI and PAC. Names ending in
+# -bti build with clang: kernel BTI (GP bit on text) needs it in 6.12.
 GEOMETRIES = [
     ("4k-48", "4K pages, 48-bit VA, 4 levels", CPU_MAX),
     ("4k-52", "4K pages, 52-bit VA (LPA2), 5 levels", CPU_MAX),
@@ -40,6 +41,7 @@ GEOMETRIES = [
     ("64k-48", "64K pages, 48-bit VA, 3 levels", CPU_MAX),
     ("64k-52", "64K pages, 52-bit VA (LVA), 3 levels", CPU_MAX),
     ("4k-48-kasan", "4K pages, 48-bit VA, generic KASAN", CPU_MAX),
+    ("4k-48-bti", "4K pages, 48-bit VA, clang, kernel BTI and PAC", CPU_MAX),
 ]
 NODES, CPN = 5, 2
 MEM = "1024,1024,1024,1024,0"
@@ -52,7 +54,8 @@ def run(cmd, log, env=None):
 
 
 def build(name, out):
-    env = {"KR_OUT": out, "EXTRA_FRAGMENTS": "configs/geometry/%s.config" % name}
+    env = {"KR_OUT": out, "EXTRA_FRAGMENTS": "configs/geometry/%s.config" % name,
+           "KR_LLVM": "1" if name.endswith("-bti") else "0"}
     log = os.path.join(out, "build.log")
     if run(["scripts/build-kernel.sh"], log, env) or \
             run(["scripts/build-initramfs.sh"], os.path.join(out, "initramfs.log"), env):
@@ -70,8 +73,9 @@ def vm(out, cpu, append, log, timeout, extra=()):
     return subprocess.call(cmd + list(extra), cwd=ROOT)
 
 
-def test_boot(out, cpu, timeout, append="", name="test"):
-    """The replication checks and KUnit, judged as `make test` judges."""
+def test_boot(out, cpu, timeout, append="", name="test", must_pass=()):
+    """The replication checks and KUnit, judged as `make test` judges; the
+    cases in must_pass must pass, not skip."""
     log = os.path.join(out, name + ".log")
     rc = vm(out, cpu, "kr.topo=%dx%d:%s kr.run=kr-replication,kr-topo %s"
             % (NODES, CPN, MEM, append), log, timeout)
@@ -87,7 +91,11 @@ def test_boot(out, cpu, timeout, append="", name="test"):
         why.append("no kernel_replication KUnit results")
     if failed:
         why.append("failed: " + ", ".join(failed[:4]))
-    ok = res["passed"] and not rc and kunit
+    passed = {c["name"] for c in cases if c["status"] == "PASS"}
+    missing = [m for m in must_pass if m not in passed]
+    if missing:
+        why.append("did not pass: " + ", ".join(missing))
+    ok = res["passed"] and not rc and kunit and not missing
     return ok, "; ".join(why), log, {
         "passed": sum(c["status"] == "PASS" for c in cases),
         "skipped": sum(c["status"] == "SKIP" for c in cases), "failed": len(failed)}
@@ -179,7 +187,8 @@ def main():
         if err:
             row.update(ok=False, why=err)
         else:
-            ok, why, log, cases = test_boot(out, cpu, args.timeout)
+            must = ["replication.bti_gp"] if name.endswith("-bti") else []
+            ok, why, log, cases = test_boot(out, cpu, args.timeout, must_pass=must)
             row.update(ok=ok, why="%s (%s)" % (why, log), cases=cases)
             row["remote"], row["replica_bytes"] = plugin_boot(out, cpu, args.timeout)
         print("%s %s%s" % ("PASS" if row["ok"] else "FAIL", name,
