@@ -177,7 +177,9 @@ static void check_bti_gp(void)
 	char path[128];
 	int nodes = 0;
 
-	if (kr_ksym("_stext", &ts) || kr_ksym("_etext", &te)) {
+	ts = kr_ksym("_stext");
+	te = kr_ksym("_etext");
+	if (!ts || !te) {
 		kr_fail(c, "no _stext/_etext in /proc/kallsyms");
 		return;
 	}

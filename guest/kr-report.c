@@ -86,26 +86,6 @@ static void print_single_copy(const struct kr_range *r, int nr)
 	}
 }
 
-/* Address of a symbol in /proc/kallsyms; 0 if absent or hidden. */
-static uint64_t kallsyms_addr(const char *name)
-{
-	char line[256], sym[128], type;
-	unsigned long long addr;
-	uint64_t ret = 0;
-	FILE *f = fopen("/proc/kallsyms", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %127s", &addr, &type, sym) == 3 && !strcmp(sym, name)) {
-			ret = addr;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
 static void print_image(void)
 {
 	char kptr[16] = "";
@@ -114,7 +94,7 @@ static void print_image(void)
 	/* kallsyms shows zeroes, even to root, unless kptr_restrict is 0. */
 	if (kr_read(KPTR_RESTRICT, kptr, sizeof(kptr)) > 0 && strcmp(kptr, "0"))
 		kr_write(KPTR_RESTRICT, "0", 0);
-	va = kallsyms_addr("_text");
+	va = kr_ksym("_text");
 	if (!va) {
 		printf("KR-IMAGE unknown: no _text in /proc/kallsyms (kptr_restrict %s)\n", kptr);
 		return;

@@ -225,20 +225,19 @@ static inline int kr_iomem(const char *name, uint64_t *start, uint64_t *end)
 	return ret;
 }
 
-/* Address of a kernel symbol in /proc/kallsyms; 0 if found and not hidden. */
-static inline int kr_ksym(const char *name, uint64_t *addr)
+/* Address of a symbol in /proc/kallsyms; 0 if absent or hidden (kptr_restrict). */
+static inline uint64_t kr_ksym(const char *name)
 {
 	char line[256], sym[128];
-	unsigned long long a;
+	unsigned long long addr;
+	uint64_t ret = 0;
 	FILE *f = fopen("/proc/kallsyms", "r");
-	int ret = -1;
 
 	if (!f)
-		return -1;
+		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %*c %127s", &a, sym) == 2 && !strcmp(sym, name)) {
-			*addr = a;
-			ret = a ? 0 : -1;
+		if (sscanf(line, "%llx %*c %127s", &addr, sym) == 2 && !strcmp(sym, name)) {
+			ret = addr;
 			break;
 		}
 	fclose(f);
