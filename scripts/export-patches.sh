@@ -19,32 +19,56 @@ stray=$(git -C "$tree" status --porcelain --ignored | sed -n 's/^!! //p')
 [ -z "$stray" ] || echo "export-patches: warning: files not in any commit (git add -f?):
 $stray" >&2
 
+# One postable series per topic: patches/<topic>/NNNN-*.patch, numbered from 1
+# in each, with the hand-written cover letter 0000-cover-letter.patch kept.
+# patches/topics names each topic's first commit by its subject; the order of
+# patches/series is the order of the commits.
+topics=patches/topics
+[ -f "$topics" ] || die "$topics is missing"
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-git -C "$tree" format-patch -q --no-signature --zero-commit --no-numbered \
-	-o "$tmp" kreplica-base..HEAD
+commits=$(git -C "$tree" rev-list --reverse kreplica-base..HEAD)
+topic=""
+declare -A count
+: >"$tmp/series"
+for c in $commits; do
+	subject=$(git -C "$tree" log -1 --format=%s "$c")
+	start=$(sed -e 's/#.*//' "$topics" | awk -F' \\| ' -v s="$subject" \
+		'NF == 2 && $2 == s { print $1 }')
+	[ -n "$start" ] && topic=$start
+	[ -n "$topic" ] || die "the first commit ($subject) starts no topic in $topics"
+	count[$topic]=$(( ${count[$topic]:-0} + 1 ))
+	mkdir -p "$tmp/$topic"
+	name=$(git -C "$tree" format-patch --no-signature --zero-commit --no-numbered \
+		--start-number "${count[$topic]}" -o "$tmp/$topic" -1 "$c")
+	echo "$topic/$(basename "$name")" >>"$tmp/series"
+done
 
 rc=0
-for p in "$tmp"/*.patch; do
-	[ -e "$p" ] || continue
+while read -r rel; do
+	p=$tmp/$rel
 	# (stderr dropped: spdxcheck.py tracebacks without python3-ply)
 	out=$(cd "$tree" && scripts/checkpatch.pl -q "$p" 2>/dev/null) || true
 	if grep -q '^ERROR' <<<"$out"; then
 		echo "$out"
-		echo "export-patches: checkpatch errors in $(basename "$p")" >&2
+		echo "export-patches: checkpatch errors in $rel" >&2
 		rc=1
 	elif [ -n "$out" ]; then
 		echo "$out"
 	fi
-done
+done <"$tmp/series"
 [ $rc -eq 0 ] || die "fix the errors above; patches/ left unchanged"
 
-rm -f patches/*.patch
-: >patches/series.new
-for p in "$tmp"/*.patch; do
-	[ -e "$p" ] || continue
-	cp "$p" patches/
-	basename "$p" >>patches/series.new
+find patches -name '*.patch' ! -name '0000-cover-letter.patch' -delete
+while read -r rel; do
+	mkdir -p "patches/$(dirname "$rel")"
+	cp "$tmp/$rel" "patches/$rel"
+done <"$tmp/series"
+mv "$tmp/series" patches/series
+for d in patches/*/; do
+	[ -f "$d/0000-cover-letter.patch" ] ||
+		echo "export-patches: warning: $d has no 0000-cover-letter.patch" >&2
 done
-mv patches/series.new patches/series
-echo "export-patches: $(wc -l <patches/series) patches in patches/series"
+echo "export-patches: $(wc -l <patches/series) patches in patches/series," \
+	"topics: $(cut -d/ -f1 patches/series | uniq | tr '\n' ' ')"

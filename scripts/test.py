@@ -68,6 +68,14 @@ EFI_NUMA = [r"ACPI: SRAT: Node 3 PXM 3 \[mem 0x[0-9a-f]+-0x[0-9a-f]+\]",
 # NUMA from the SRAT, not a fallback; the stub had randomness to place the image.
 EFI_MUST_NOT = [r"NUMA: Faking a node", r"NUMA: No NUMA configuration found",
                 r"EFI_RNG_PROTOCOL unavailable"]
+BBML2_PAGE_CASES = ["arm64_linear_map.lm_test_mode", "linear_map.mode",
+                    "linear_map.ptdump_agrees"]
+BBML2_BLOCK_CASES = BBML2_PAGE_CASES + [
+    "arm64_linear_map.lm_test_split_arbitrary", "arm64_linear_map.lm_test_ro_across_block_edges",
+    "arm64_linear_map.lm_test_invalid_block", "arm64_linear_map.lm_test_concurrent_splits",
+    "kernel_replication.kr_test_copy_alias_blocks",
+    "kernel_replication.kr_test_linear_split_seen_by_every_node"]
+BBML2_RUNS = "kr-replication,kr-linear-map,kr-topo"
 TOPOLOGIES = [
     ("4n-2c", 4, 2, "1024", "", [r"kernel_replication: node 3: \d+ KiB of text"]),
     ("1n-2c", 1, 2, "1024", "", []),
@@ -125,6 +133,36 @@ TOPOLOGIES = [
       "must_pass": ["kernel_replication.kr_test_sw_pan"]}),
 ]
 
+BBML2_TOPOLOGIES = [
+    # BBML2 without TLB conflict aborts (seed 003): the linear map keeps its
+    # blocks under rodata=full and splits them where permissions change.
+    # QEMU's -cpu max reports BBM level 2 but is on no list of CPUs that never
+    # raise the abort (and TCG raises none), so the boots force it; the
+    # absent= list makes chosen CPUs lack it.
+    ("4n-2c-bbml2", 4, 2, "1024", "arm64.force_bbml2_noabort kr.linear=blocks",
+     [r"CPU features: detected: BBM Level 2 without TLB conflict abort",
+      r"arm64.force_bbml2_noabort: unlisted CPUs treated as never raising"],
+     {"must_pass": BBML2_BLOCK_CASES}),
+    # The boot CPU lacks it: pages from the start.
+    ("4n-2c-bbml2-bootcpu", 4, 2, "1024",
+     "arm64.force_bbml2_noabort arm64.bbml2_noabort_absent=0 kr.linear=pages", [],
+     {"must_not": [r"detected: BBM Level 2"], "must_pass": BBML2_PAGE_CASES,
+      "runs": BBML2_RUNS}),
+    # A secondary lacks it: the blocks the boot CPU chose are split to pages
+    # before it runs.
+    ("4n-2c-bbml2-repaint", 4, 2, "1024",
+     "arm64.force_bbml2_noabort arm64.bbml2_noabort_absent=3 kr.linear=pages",
+     [r"CPU features: CPU3 lacks BBM Level 2 without TLB conflict abort: not used",
+      r"linear map split to pages in \d+ us: a CPU lacks BBML2"],
+     {"must_not": [r"detected: BBM Level 2"], "must_pass": BBML2_PAGE_CASES,
+      "runs": BBML2_RUNS}),
+    # The off switch wins over the force.
+    ("4n-1c-bbml2-off", 4, 1, "512",
+     "arm64.force_bbml2_noabort arm64.nobbml2 kr.linear=pages", [],
+     {"must_not": [r"detected: BBM Level 2", r"arm64.force_bbml2_noabort:"],
+      "must_pass": BBML2_PAGE_CASES, "runs": BBML2_RUNS}),
+]
+
 # init's kr-report: where the kernel image landed.
 KR_IMAGE = re.compile(r"KR-IMAGE text_va=0x([0-9a-f]+) text_pa=0x([0-9a-f]+) "
                       r"pa_offset_in_2M=0x([0-9a-f]+) aligned_2M=(yes|no) "
@@ -174,9 +212,9 @@ def check_image(cnt, name, console, efi, log):
     return m
 
 
-def group_boot(cnt, args):
+def group_boot(cnt, args, topologies=TOPOLOGIES):
     efi_images = []
-    for name, nodes, cpn, mem, append, must, *rest in TOPOLOGIES:
+    for name, nodes, cpn, mem, append, must, *rest in topologies:
         opts = rest[0] if rest else {}
         vm_args = (["--efi"] if opts.get("efi") else []) + opts.get("vm_args", [])
         rc, res, secs, log = boot("boot-" + name, nodes, cpn, mem, append, args.timeout,
@@ -218,6 +256,8 @@ def group_boot(cnt, args):
         ok = res["passed"] and rc == 0 and kunit and guest
         cnt.record("boot/%s (%.0fs)" % (name, secs), "PASS" if ok else "FAIL",
                    why.strip() + " (log %s)" % log)
+    if not efi_images:
+        return
     # The EFI stub places the image at 64K granularity: 1 in 32 placements
     # is 2MB-aligned, so over the EFI boots at least one must not be.
     placed = ["%s: %s" % (n, "aligned_2M=" + m.group(4) if m else "no KR-IMAGE")
@@ -484,8 +524,12 @@ def group_harness(cnt, args):
                    "" if ok is True else ok)
 
 
+def group_bbml2(cnt, args):
+    group_boot(cnt, args, BBML2_TOPOLOGIES)
+
+
 GROUPS = [("harness", group_harness), ("vmopts", group_vmopts),
-          ("boot", group_boot), ("hibernate", group_hibernate),
+          ("boot", group_boot), ("bbml2", group_bbml2), ("hibernate", group_hibernate),
           ("geometry", group_geometry), ("selftest", group_selftest), ("plugin", group_plugin)]
 
 
