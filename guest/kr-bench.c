@@ -9,11 +9,17 @@
  * Workloads (window number): getpid (0), read of a small file (1), pipe
  * ping-pong with a CPU of another node (2), fork+exec+exit (3), module
  * load/unload (4), ftrace enable/disable of one function (5), mmap+touch+munmap
- * of 4MB (6, page tables populated and freed through set_pmd()).  getpid, read,
- * pipe, fork and mmap run on all CPUs at once; module and ftrace operations are
- * global, so CPUs take turns.  For each CPU and workload it prints
+ * of 4MB (6, page tables populated and freed through set_pmd()), load and
+ * close of a JIT-compiled BPF socket filter (7), add, enable, disable and
+ * remove of a kprobe event (8).  getpid, read, pipe, fork and mmap run on all
+ * CPUs at once; module, ftrace, BPF and kprobe operations are global (they
+ * allocate executable memory and change its permissions), so CPUs take
+ * turns.  For each CPU and workload it prints
  *	KR-BENCH <workload> window <w> cpu <c> ops <n> [FAILED]
- * which the host matches with the plugin's per-vCPU windows.
+ * which the host matches with the plugin's per-vCPU windows. After each
+ * workload, outside the windows, it prints the kernel leaves split meanwhile
+ * (debugfs linear_map, kernels with the block-mapped linear map):
+ *	KR-SPLITS <workload> <n>
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <linux/bpf.h>
 
 #include "kr_mark.h"
 #include "kr_sys.h"
@@ -64,6 +71,10 @@ static void window(int w, int open)
 	case 11: KR_WINDOW_CLOSE(5); break;
 	case 12: KR_WINDOW_OPEN(6); break;
 	case 13: KR_WINDOW_CLOSE(6); break;
+	case 14: KR_WINDOW_OPEN(7); break;
+	case 15: KR_WINDOW_CLOSE(7); break;
+	case 16: KR_WINDOW_OPEN(8); break;
+	case 17: KR_WINDOW_CLOSE(8); break;
 	}
 }
 
@@ -198,6 +209,69 @@ static int run_pipe(int w, int n, int per_node)
 	return 0;
 }
 
+/* Load a two-instruction socket filter (r0 = 0; exit), JIT-compiled, then close it. */
+static int op_bpf(int cpu, int n)
+{
+	struct bpf_insn prog[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr;
+
+	(void)cpu;
+	for (int i = 0; i < n; i++) {
+		int fd;
+
+		memset(&attr, 0, sizeof(attr));
+		attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+		attr.insns = (unsigned long)prog;
+		attr.insn_cnt = 2;
+		attr.license = (unsigned long)"GPL";
+		fd = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+/* Add, enable, disable and remove a kprobe event on getppid. */
+static int op_kprobe(int cpu, int n)
+{
+	(void)cpu;
+	for (int i = 0; i < n; i++) {
+		if (kr_write(TRACING "/kprobe_events", "p:krbench __arm64_sys_getppid", O_APPEND) ||
+		    kr_write(TRACING "/events/kprobes/krbench/enable", "1", 0) ||
+		    kr_write(TRACING "/events/kprobes/krbench/enable", "0", 0) ||
+		    kr_write(TRACING "/kprobe_events", "-:krbench", O_APPEND))
+			return -1;
+	}
+	return 0;
+}
+
+/* Kernel leaves split so far (debugfs linear_map), -1 without the file. */
+static long kernel_splits(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/linear_map", "r");
+	char line[128];
+	long n, total = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "splits %*s %ld", &n) == 1)
+			total += n;
+	fclose(f);
+	return total;
+}
+
+static void report_splits(const char *name, long before)
+{
+	if (before >= 0)
+		printf("KR-SPLITS %s %ld\n", name, kernel_splits() - before);
+	fflush(stdout);
+}
+
 /* Run op on every CPU at once (together) or one CPU after the other. */
 static void run(const char *name, int w, int (*op)(int, int), int n, int together)
 {
@@ -226,6 +300,7 @@ static void run(const char *name, int w, int (*op)(int, int), int n, int togethe
 int main(int argc, char **argv)
 {
 	int iter, per_node = 1, fd;
+	long splits;
 
 	if (argc > 1 && !strcmp(argv[1], "noop"))
 		return 0;
@@ -242,12 +317,32 @@ int main(int argc, char **argv)
 	close(fd);
 	kr_write(TRACING "/set_ftrace_filter", "__arm64_sys_getppid", O_TRUNC);
 
+	splits = kernel_splits();
 	run("getpid", 0, op_getpid, 200 * iter, 1);
+	report_splits("getpid", splits);
+	splits = kernel_splits();
 	run("read", 1, op_read, 100 * iter, 1);
+	report_splits("read", splits);
+	splits = kernel_splits();
 	run_pipe(2, 50 * iter, per_node);
+	report_splits("pipe", splits);
+	splits = kernel_splits();
 	run("fork_exec", 3, op_fork_exec, 2 * iter, 1);
+	report_splits("fork_exec", splits);
+	splits = kernel_splits();
 	run("mmap", 6, op_mmap, 10 * iter, 1);
+	report_splits("mmap", splits);
+	splits = kernel_splits();
 	run("module", 4, op_module, iter, 0);
+	report_splits("module", splits);
+	splits = kernel_splits();
 	run("ftrace", 5, op_ftrace, iter, 0);
+	report_splits("ftrace", splits);
+	splits = kernel_splits();
+	run("bpf", 7, op_bpf, 2 * iter, 0);
+	report_splits("bpf", splits);
+	splits = kernel_splits();
+	run("kprobe", 8, op_kprobe, iter, 0);
+	report_splits("kprobe", splits);
 	return 0;
 }

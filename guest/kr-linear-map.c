@@ -131,6 +131,55 @@ static int read_ptdump(long long kb[NR_KINDS])
 	return 0;
 }
 
+/*
+ * kr.late_cpu=N: CPU N, held back by maxcpus= and lacking BBML2
+ * (arm64.bbml2_noabort_absent=N), must be refused when brought up after
+ * boot, since the system uses the capability.
+ */
+static void late_cpu(const char *cpu)
+{
+	char path[96], online[8] = "";
+	int rc;
+
+	if (!cpu)
+		return;
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%s/online", cpu);
+	rc = kr_write(path, "1", 0);
+	kr_read(path, online, sizeof(online));
+	kr_expect("late_cpu", rc != 0 && online[0] == '0',
+		  "cpu%s lacks BBML2 yet came online (write %s, online '%s')", cpu,
+		  rc ? "failed" : "succeeded", online);
+}
+
+/*
+ * kr.kfence_late=1: KFENCE was off at boot (kfence.sample_interval=0);
+ * enable it, so that it allocates its pool from the running linear map,
+ * and run the arm64_linear_map suite again, whose kfence_pool case checks
+ * that the pool is mapped with pages.
+ */
+static void kfence_late(const char *on)
+{
+	char stats[1024] = "";
+
+	if (!on)
+		return;
+	if (kr_write("/sys/module/kfence/parameters/sample_interval", "100", 0)) {
+		kr_fail("kfence_late", "cannot enable KFENCE (sample_interval)");
+		return;
+	}
+	kr_read("/sys/kernel/debug/kfence/stats", stats, sizeof(stats));
+	if (!strstr(stats, "enabled: 1")) {
+		kr_fail("kfence_late", "KFENCE not enabled after setting sample_interval: %s",
+			stats);
+		return;
+	}
+	if (kr_write("/sys/kernel/debug/kunit/arm64_linear_map/run", "1", 0)) {
+		kr_fail("kfence_late", "cannot run the arm64_linear_map suite again");
+		return;
+	}
+	kr_pass("kfence_late", "pool allocated late; arm64_linear_map run again");
+}
+
 int main(void)
 {
 	long long mem[NR_KINDS], pt[NR_KINDS], total = 0, large = 0;
@@ -169,6 +218,9 @@ int main(void)
 	}
 	printf("KR-LINEAR-MAP total %lld kB, in leaves larger than a page %lld kB\n",
 	       total, large);
+
+	late_cpu(kr_cmdline("kr.late_cpu"));
+	kfence_late(kr_cmdline("kr.kfence_late"));
 
 	if (kr_read("/sys/kernel/debug/linear_map", status, sizeof(status)) < 0) {
 		kr_skip("mode", "no /sys/kernel/debug/linear_map");

@@ -42,7 +42,23 @@ GEOMETRIES = [
     ("64k-52", "64K pages, 52-bit VA (LVA), 3 levels", CPU_MAX),
     ("4k-48-kasan", "4K pages, 48-bit VA, generic KASAN", CPU_MAX),
     ("4k-48-bti", "4K pages, 48-bit VA, clang, kernel BTI and PAC", CPU_MAX),
+    ("4k-48-dpa", "4K pages, 48-bit VA, DEBUG_PAGEALLOC on, BBML2 forced", CPU_MAX),
+    ("4k-48-kfence", "4K pages, 48-bit VA, KFENCE enabled late, BBML2 forced", CPU_MAX),
 ]
+# What a geometry's test boot adds: command line, cases that must pass (not
+# skip), guest programs (None: every one).
+BOOT = {
+    "4k-48-kasan": {"runs": None},
+    "4k-48-bti": {"must": ["replication.bti_gp"]},
+    "4k-48-dpa": {"append": "debug_pagealloc=on arm64.force_bbml2_noabort kr.linear=pages",
+                  "must": ["arm64_linear_map.lm_test_mode", "linear_map.mode"],
+                  "runs": "kr-replication,kr-topo,kr-linear-map"},
+    "4k-48-kfence": {"append": "kfence.sample_interval=0 arm64.force_bbml2_noabort "
+                               "kr.linear=blocks kr.kfence_late=1",
+                     "must": ["arm64_linear_map.lm_test_kfence_pool", "linear_map.kfence_late",
+                              "linear_map.mode"],
+                     "runs": "kr-replication,kr-topo,kr-linear-map"},
+}
 NODES, CPN = 5, 2
 MEM = "1024,1024,1024,1024,0"
 
@@ -218,10 +234,12 @@ def main():
         if err:
             row.update(ok=False, why=err)
         else:
-            must = ["replication.bti_gp"] if name.endswith("-bti") else []
             # KASAN checks every access the guest programs make: all of them.
-            runs = None if name.endswith("-kasan") else "kr-replication,kr-topo"
-            ok, why, log, cases = test_boot(out, cpu, args.timeout, must_pass=must, runs=runs)
+            opts = BOOT.get(name, {})
+            ok, why, log, cases = test_boot(out, cpu, args.timeout,
+                                            append=opts.get("append", ""),
+                                            must_pass=opts.get("must", []),
+                                            runs=opts.get("runs", "kr-replication,kr-topo"))
             row.update(ok=ok, why="%s (%s)" % (why, log), cases=cases)
             row["remote"], row["replica_bytes"] = plugin_boot(out, cpu, args.timeout)
         print("%s %s%s" % ("PASS" if row["ok"] else "FAIL", name,

@@ -73,6 +73,7 @@ BBML2_PAGE_CASES = ["arm64_linear_map.lm_test_mode", "linear_map.mode",
 BBML2_BLOCK_CASES = BBML2_PAGE_CASES + [
     "arm64_linear_map.lm_test_split_arbitrary", "arm64_linear_map.lm_test_ro_across_block_edges",
     "arm64_linear_map.lm_test_invalid_block", "arm64_linear_map.lm_test_concurrent_splits",
+    "arm64_linear_map.lm_test_vmalloc_perms",
     "kernel_replication.kr_test_copy_alias_blocks",
     "kernel_replication.kr_test_linear_split_seen_by_every_node"]
 BBML2_RUNS = "kr-replication,kr-linear-map,kr-topo"
@@ -156,6 +157,14 @@ BBML2_TOPOLOGIES = [
       r"linear map split to pages in \d+ us: a CPU lacks BBML2"],
      {"must_not": [r"detected: BBM Level 2"], "must_pass": BBML2_PAGE_CASES,
       "runs": BBML2_RUNS}),
+    # A CPU brought up after boot without it, while the system uses it, is
+    # refused (maxcpus=3 holds CPU 3 back; the guest onlines it).
+    ("4n-1c-bbml2-late", 4, 1, "512",
+     "arm64.force_bbml2_noabort arm64.bbml2_noabort_absent=3 maxcpus=3 kr.late_cpu=3",
+     [r"CPU features: detected: BBM Level 2 without TLB conflict abort",
+      r"CPU3: Detected conflict for capability \d+ \(BBM Level 2 without TLB conflict abort\)"],
+     {"must_not": [r"linear map split to pages"], "must_pass": ["linear_map.late_cpu"],
+      "runs": "kr-linear-map"}),
     # The off switch wins over the force.
     ("4n-1c-bbml2-off", 4, 1, "512",
      "arm64.force_bbml2_noabort arm64.nobbml2 kr.linear=pages", [],
