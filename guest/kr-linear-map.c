@@ -183,8 +183,8 @@ static void kfence_late(const char *on)
 int main(void)
 {
 	long long mem[NR_KINDS], pt[NR_KINDS], total = 0, large = 0;
-	const char *want = kr_cmdline("kr.linear");
-	char status[1024], wrong[256] = "";
+	char status[1024], wrong[256] = "", want[16] = "";
+	const char *arg;
 	int k, lines;
 
 	kr_prog = "linear_map";
@@ -221,13 +221,17 @@ int main(void)
 
 	late_cpu(kr_cmdline("kr.late_cpu"));
 	kfence_late(kr_cmdline("kr.kfence_late"));
+	/* kr_cmdline() returns a static buffer: read kr.linear= last. */
+	arg = kr_cmdline("kr.linear");
+	if (arg)
+		snprintf(want, sizeof(want), "%s", arg);
 
 	if (kr_read("/sys/kernel/debug/linear_map", status, sizeof(status)) < 0) {
 		kr_skip("mode", "no /sys/kernel/debug/linear_map");
 		return kr_exit();
 	}
 	printf("%s\n", status);
-	if (!want) {
+	if (!want[0]) {
 		kr_skip("mode", "kr.linear= not on the command line");
 	} else if (!strcmp(want, "blocks")) {
 		kr_expect("mode", strstr(status, "linear map: blocks") && large * 10 >= total * 9,
