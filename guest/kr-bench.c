@@ -209,7 +209,11 @@ static int run_pipe(int w, int n, int per_node)
 	return 0;
 }
 
-/* Load a two-instruction socket filter (r0 = 0; exit), JIT-compiled, then close it. */
+/*
+ * Load a two-instruction program (r0 = 0; exit), JIT-compiled into the BPF
+ * program pack, then close it.  A sleepable syscall program: the test config
+ * has no networking or perf events, which the other program types need.
+ */
 static int op_bpf(int cpu, int n)
 {
 	struct bpf_insn prog[] = {
@@ -223,13 +227,23 @@ static int op_bpf(int cpu, int n)
 		int fd;
 
 		memset(&attr, 0, sizeof(attr));
-		attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+		attr.prog_type = BPF_PROG_TYPE_SYSCALL;
+		attr.prog_flags = BPF_F_SLEEPABLE;
 		attr.insns = (unsigned long)prog;
 		attr.insn_cnt = 2;
 		attr.license = (unsigned long)"GPL";
 		fd = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-		if (fd < 0)
+		if (fd < 0) {
+			static char log[4096];
+
+			perror("kr-bench: BPF_PROG_LOAD");
+			attr.log_level = 1;
+			attr.log_buf = (unsigned long)log;
+			attr.log_size = sizeof(log);
+			syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+			fprintf(stderr, "kr-bench: verifier: %s\n", log);
 			return -1;
+		}
 		close(fd);
 	}
 	return 0;
