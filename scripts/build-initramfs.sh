@@ -7,6 +7,7 @@
 #   --baseline  modules built against build/baseline/obj, image written to
 #               build/baseline/initramfs.cpio.gz (the guest programs are the same)
 # KR_OUT=DIR: modules against DIR/obj, image DIR/initramfs.cpio.gz
+# KR_KSRC=DIR: that kernel's source tree (default build/linux)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -15,6 +16,8 @@ dest=build ksrc=build/linux
 [ "${1:-}" = "--baseline" ] && dest=build/baseline ksrc=build/baseline/linux
 # KR_OUT: a kernel build-kernel.sh put elsewhere (a geometry of the matrix).
 dest=${KR_OUT:-$dest}
+# KR_KSRC: the source tree that kernel was built from, if not build/linux.
+ksrc=${KR_KSRC:-$ksrc}
 
 CC=${GUEST_CC:-aarch64-linux-gnu-gcc}
 CFLAGS="-static -O2 -Wall -Wextra -Werror -std=gnu11"

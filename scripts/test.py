@@ -190,11 +190,14 @@ def boot(name, nodes, cpn, mem, append, timeout, runs="all", vm_args=()):
            "--append", " ".join(x for x in (topo, "kr.run=" + runs, append) if x)]
     cmd += list(vm_args)
     # KR_TEST_KERNEL=<kernel build dir>: boot its Image (and .config) instead
-    # of build/Image, e.g. a deliberately broken kernel, to see tests fail.
+    # of build/Image, e.g. a deliberately broken kernel, to see tests fail;
+    # KR_TEST_INITRD: an initramfs with modules built for it.
     kdir = os.environ.get("KR_TEST_KERNEL")
     if kdir and "--kernel" not in cmd:
         cmd += ["--kernel", os.path.join(kdir, "arch/arm64/boot/Image"),
                 "--config", os.path.join(kdir, ".config")]
+    if os.environ.get("KR_TEST_INITRD") and "--initrd" not in cmd:
+        cmd += ["--initrd", os.environ["KR_TEST_INITRD"]]
     start = time.monotonic()
     rc = subprocess.call(cmd)
     secs = time.monotonic() - start
