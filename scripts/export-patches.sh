@@ -40,7 +40,7 @@ for c in $commits; do
 	[ -n "$topic" ] || die "the first commit ($subject) starts no topic in $topics"
 	count[$topic]=$(( ${count[$topic]:-0} + 1 ))
 	mkdir -p "$tmp/$topic"
-	name=$(git -C "$tree" format-patch --no-signature --zero-commit --no-numbered \
+	name=$(git -C "$tree" format-patch --no-signature --no-numbered \
 		--start-number "${count[$topic]}" -o "$tmp/$topic" -1 "$c")
 	echo "$topic/$(basename "$name")" >>"$tmp/series"
 done
@@ -60,15 +60,19 @@ while read -r rel; do
 done <"$tmp/series"
 [ $rc -eq 0 ] || die "fix the errors above; patches/ left unchanged"
 
-find patches -name '*.patch' ! -name '0000-cover-letter.patch' -delete
+# Only the topics' directories: others (work in progress) are not exported.
+topic_dirs=$(cut -d/ -f1 "$tmp/series" | uniq)
+for t in $topic_dirs; do
+	[ -d "patches/$t" ] && find "patches/$t" -name '*.patch' ! -name '0000-cover-letter.patch' -delete
+done
 while read -r rel; do
 	mkdir -p "patches/$(dirname "$rel")"
 	cp "$tmp/$rel" "patches/$rel"
 done <"$tmp/series"
 mv "$tmp/series" patches/series
-for d in patches/*/; do
-	[ -f "$d/0000-cover-letter.patch" ] ||
-		echo "export-patches: warning: $d has no 0000-cover-letter.patch" >&2
+for t in $topic_dirs; do
+	[ -f "patches/$t/0000-cover-letter.patch" ] ||
+		echo "export-patches: warning: patches/$t has no 0000-cover-letter.patch" >&2
 done
 echo "export-patches: $(wc -l <patches/series) patches in patches/series," \
 	"topics: $(cut -d/ -f1 patches/series | uniq | tr '\n' ' ')"
