@@ -31,8 +31,11 @@ PLUGIN = os.path.join(ROOT, "build", "tools", "kr_numa.so")
 # runs the KUnit cases that split the linear map (speed=slow).
 BBML2_OFF = "arm64.force_bbml2_noabort arm64.nobbml2"
 BBML2_ON = "arm64.force_bbml2_noabort"
+# With BBML2 on, the execmem ROX cache is on unless arm64.noexecmem_rox.
+ROX_OFF = BBML2_ON + " arm64.noexecmem_rox"
 KERNELS = [("baseline", os.path.join(ROOT, "build", "baseline"), ""),
            ("patched", os.path.join(ROOT, "build"), BBML2_OFF),
+           ("patched-bbml2-norox", os.path.join(ROOT, "build"), ROX_OFF),
            ("patched-bbml2", os.path.join(ROOT, "build"), BBML2_ON)]
 KUNIT_FAST = "kunit.filter=speed>slow"
 # In window order: WORKLOADS[w] is measured in plugin window w (guest/kr-bench.c).
@@ -85,7 +88,7 @@ def ptdump_entries(console, syms, mark="KR-PTDUMP"):
     """Entries per level for the kernel image and the linear map, and the
     linear map's table pages: a PTE table per 2MB region with PTE lines, a
     PMD table per 1GB region with PMD or PTE lines (4K pages)."""
-    out = {"image": {}, "linear_map": {}}
+    out = {"image": {}, "linear_map": {}, "modules": {}, "lines": []}
     pte_tables, pmd_tables = set(), set()
     section = None
     inside = False
@@ -107,6 +110,9 @@ def ptdump_entries(console, syms, mark="KR-PTDUMP"):
             continue
         start, end, level = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
         n = (end - start) // LEVEL_SIZE[level]
+        out["lines"].append((start, end, level))
+        if section == "Modules start":
+            out["modules"][level] = out["modules"].get(level, 0) + n
         if section == "Linear Mapping start":
             out["linear_map"][level] = out["linear_map"].get(level, 0) + n
             if level == "PTE":
@@ -133,6 +139,22 @@ def linear_map_state(console):
         m = re.search(r"KR-LINEAR-MAP (.*)", line)
         if m:
             out["debugfs"].append(m.group(1).strip())
+    return out
+
+
+def execmem_state(console, entries):
+    """debugfs execmem_rox_cache, and the level of the entry mapping the text
+    of each module loaded for the second dump (KR-MODTEXT)."""
+    out = {"cache": {}, "module_text_level": {}}
+    for line in console:
+        m = re.search(r"KR-EXECMEM (\w+) (\d+)", line)
+        if m:
+            out["cache"][m.group(1)] = int(m.group(2))
+        m = re.search(r"KR-MODTEXT (\S+) 0x([0-9a-f]+)", line)
+        if m:
+            addr = int(m.group(2), 16)
+            out["module_text_level"][m.group(1)] = next(
+                (lvl for a, b, lvl in entries["lines"] if a <= addr < b), "unmapped")
     return out
 
 
@@ -202,6 +224,9 @@ def measure(name, kdir, cmdline, args, outdir, cost=True):
     res["page_table_entries"] = runs[0]["page_table_entries"]
     res["page_table_entries_after"] = runs[0]["page_table_entries_after"]
     res["linear_map"] = runs[0]["linear_map"]
+    res["execmem"] = runs[0]["execmem"]
+    for r in (res["page_table_entries"], res["page_table_entries_after"]):
+        r.pop("lines")
     res["replica_bytes"] = runs[0]["replica_bytes"]
     acts = [r["activation"] for r in runs if r["activation"]]
     res["activation"] = {k: statistics.median(a[k] for a in acts)
@@ -260,6 +285,8 @@ def bench_run(name, kdir, append, args, logs, i):
             "page_table_entries_after": ptdump_entries(console, system_map(kdir),
                                                        "KR-PTDUMP-AFTER"),
             "linear_map": linear_map_state(console),
+            "execmem": execmem_state(console, ptdump_entries(console, system_map(kdir),
+                                                             "KR-PTDUMP-AFTER")),
             "replica_bytes": replica_bytes(console)}
 
 
@@ -402,7 +429,8 @@ def report(results, args, path, cmdline):
             L.append("| %s %s entries | %d | %d | %s |" % (what.replace("_", " "), lvl, b, p,
                                                          ratio(b, p)))
     if "patched-bbml2" in results:
-        L += bbml2_report(pat, results["patched-bbml2"])
+        L += bbml2_report(pat, results["patched-bbml2-norox"])
+        L += rox_report(results["patched-bbml2-norox"], results["patched-bbml2"])
     L += ["", "## Cost of the instrument", "",
           "Median wall time of %d boots to init and power-off, without -> with the plugin: "
           "baseline %.1fs -> %.1fs (%.2fx), patched %.1fs -> %.1fs (%.2fx)." % (
@@ -463,6 +491,53 @@ def bbml2_report(off, on):
     return L
 
 
+def rox_report(off, on):
+    """The execmem ROX cache: BBML2 on, with arm64.noexecmem_rox (off) and
+    without (on)."""
+    L = ["", "## Execmem ROX cache: arm64.noexecmem_rox -> on (patched kernel, BBML2 on, "
+         "same run)", "",
+         "Both boots pass `%s`; `arm64.noexecmem_rox` decides. The second dump is taken "
+         "after the workloads with kr_bench_mod and kr_rox_victim loaded." % BBML2_ON, "",
+         "| metric | off | on | on/off |", "|---|---|---|---|"]
+    ext = {}
+    for name, r in (("off", off), ("on", on)):
+        boot = r["page_table_entries"]["linear_map"].get("PTE", 0)
+        after = r["page_table_entries_after"]["linear_map"].get("PTE", 0)
+        ext[name] = (boot, after)
+    for i, when in enumerate(("after boot", "after the workloads")):
+        L.append("| linear map PTE entries, %s | %d | %d | %s |" % (
+            when, ext["off"][i], ext["on"][i], ratio(ext["off"][i], ext["on"][i])))
+    L.append("| extra linear map PTE entries from the workloads | %d | %d | |" % (
+        ext["off"][1] - ext["off"][0], ext["on"][1] - ext["on"][0]))
+    for wl in ("module", "bpf", "kprobe"):
+        L.append("| leaves split by the %s workload | %d | %d | |" % (
+            wl, off["linear_map"]["splits"].get(wl, 0), on["linear_map"]["splits"].get(wl, 0)))
+    for lvl in ("PMD", "PTE"):
+        b = off["page_table_entries_after"]["modules"].get(lvl, 0)
+        p = on["page_table_entries_after"]["modules"].get(lvl, 0)
+        L.append("| module space %s entries, two modules loaded | %d | %d | %s |" % (
+            lvl, b, p, ratio(b, p)))
+    for mod in sorted(on["execmem"]["module_text_level"]):
+        L.append("| entry mapping %s's text | %s | %s | |" % (
+            mod, off["execmem"]["module_text_level"].get(mod, "-"),
+            on["execmem"]["module_text_level"][mod]))
+    cache = on["execmem"]["cache"]
+    if cache:
+        L.append("| cache: blocks / bytes held / bytes handed out / free | | %d / %d / %d "
+                 "/ %d | |" % (cache.get("blocks", 0), cache.get("held", 0),
+                               cache.get("allocated", 0), cache.get("free", 0)))
+    L += ["", "| workload | off | spread | on | spread | on/off |", "|---|---|---|---|---|---|"]
+    for wl in ("module", "bpf", "kprobe", "ftrace"):
+        b, p = off["workloads"][wl], on["workloads"][wl]
+        L.append("| %s | %.0f | %s | %.0f | %s | %s |" % (
+            wl, b["insns_per_op"], spread(b["insns_per_op_runs"]), p["insns_per_op"],
+            spread(p["insns_per_op_runs"]), ratio(b["insns_per_op"], p["insns_per_op"])))
+    L += ["", "Without the cache every module, BPF program and kprobe slot is its own "
+          "vmalloc area of pages (held = handed out, rounded up to pages), and its linear "
+          "alias is split around each page it makes read-only."]
+    return L
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -488,7 +563,7 @@ def main():
     for name, kdir, kcmd in KERNELS:
         print("bench: measuring the %s kernel (%s)" % (name, kcmd or "no option"), flush=True)
         results[name] = measure(name, kdir, kcmd, args, args.out,
-                                cost=name != "patched-bbml2")
+                                cost=not name.startswith("patched-bbml2"))
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
     svg_plot(results, os.path.join(args.out, "remote-kernel-insns.svg"))
