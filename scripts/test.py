@@ -427,6 +427,11 @@ def group_geometry(cnt, args):
             console = f.read()
         if name in LPA2_BOOTS:
             lpa2_boots(cnt, name, out, console, args)
+        if not name.startswith("4k"):
+            rx = r"execmem: ROX cache off: PMD blocks are 32M or 512M"
+            cnt.record("geometry/%s/console: %s" % (name, rx),
+                       "PASS" if re.search(rx, console) else "FAIL",
+                       "not on the console (log %s)" % log)
         m = COPIES.search(console)
         if not m:
             cnt.record("geometry/%s/copy-size" % name, "FAIL",
