@@ -264,7 +264,9 @@ def expected_oops(cnt, name, rx, res, console, log):
     hits = [f for f in res["failures"] if f["kind"] == "oops" and re.search(rx, f["text"])]
     cnt.record("%s/expected oops: %s" % (name, rx), "PASS" if len(hits) == 1 else "FAIL",
                "%d such oopses (log %s)" % (len(hits), log))
-    call, pc = TRAP_CALL.search(console), OOPS_PC.search(console)
+    # The pc line of that oops, not of any report before it.
+    at = re.search(rx, console)
+    call, pc = TRAP_CALL.search(console), OOPS_PC.search(console, at.end() if at else 0)
     ok = False
     if call and pc and pc.group(1).startswith("0x"):
         ok = int(call.group(1), 16) == int(pc.group(1), 16)
