@@ -263,22 +263,6 @@ static int op_kprobe(int cpu, int n)
 	return 0;
 }
 
-/* Kernel leaves split so far (debugfs linear_map), -1 without the file. */
-static long kernel_splits(void)
-{
-	FILE *f = fopen("/sys/kernel/debug/linear_map", "r");
-	char line[128];
-	long n, total = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "splits %*s %ld", &n) == 1)
-			total += n;
-	fclose(f);
-	return total;
-}
-
 static void report_splits(const char *name, long before)
 {
 	if (before >= 0)

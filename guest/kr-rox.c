@@ -223,22 +223,6 @@ static int ptdump_level(unsigned long long addr, char *level, size_t len)
 	return found;
 }
 
-/* Kernel leaves split so far (debugfs linear_map), -1 without the file. */
-static long kernel_splits(void)
-{
-	FILE *f = fopen("/sys/kernel/debug/linear_map", "r");
-	char line[128];
-	long n, total = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "splits %*s %ld", &n) == 1)
-			total += n;
-	fclose(f);
-	return total;
-}
-
 static void storm(int secs)
 {
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), cpu, status, bad = 0, scans = 0, wx = 0;

@@ -244,4 +244,23 @@ static inline uint64_t kr_ksym(const char *name)
 	return ret;
 }
 
+/*
+ * Kernel leaves split so far (debugfs linear_map: linear map and vmalloc),
+ * -1 without the file.
+ */
+static inline long kernel_splits(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/linear_map", "r");
+	char line[128];
+	long n, total = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "splits %*s %ld", &n) == 1)
+			total += n;
+	fclose(f);
+	return total;
+}
+
 #endif

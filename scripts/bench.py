@@ -278,15 +278,14 @@ def bench_run(name, kdir, append, args, logs, i):
         share_remote([a + b for a, b in zip(v["total"]["insns"]["kernel_text"],
                                             v["total"]["insns"]["kernel_other_text"])],
                      v["node"]) for v in data["vcpus"]]
+    after = ptdump_entries(console, system_map(kdir), "KR-PTDUMP-AFTER")
     return {"boot_insns": data["boot_insns"], "work": work, "vcpu_remote": vcpu_remote,
             "activation": activation_us(console),
             "getpid_vcpu_remote": getpid_vcpu_remote,
             "page_table_entries": ptdump_entries(console, system_map(kdir)),
-            "page_table_entries_after": ptdump_entries(console, system_map(kdir),
-                                                       "KR-PTDUMP-AFTER"),
+            "page_table_entries_after": after,
             "linear_map": linear_map_state(console),
-            "execmem": execmem_state(console, ptdump_entries(console, system_map(kdir),
-                                                             "KR-PTDUMP-AFTER")),
+            "execmem": execmem_state(console, after),
             "replica_bytes": replica_bytes(console)}
 
 
@@ -510,7 +509,8 @@ def rox_report(off, on):
     L.append("| extra linear map PTE entries from the workloads | %d | %d | |" % (
         ext["off"][1] - ext["off"][0], ext["on"][1] - ext["on"][0]))
     for wl in ("module", "bpf", "kprobe"):
-        L.append("| leaves split by the %s workload | %d | %d | |" % (
+        L.append("| kernel leaves split by the %s workload (linear map and vmalloc) "
+                 "| %d | %d | |" % (
             wl, off["linear_map"]["splits"].get(wl, 0), on["linear_map"]["splits"].get(wl, 0)))
     for lvl in ("PMD", "PTE"):
         b = off["page_table_entries_after"]["modules"].get(lvl, 0)
