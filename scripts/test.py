@@ -83,7 +83,8 @@ ROX_KUNIT_CASES = ["arm64_execmem_rox.rox_test_new_range", "arm64_execmem_rox.ro
                    "arm64_execmem_rox.rox_test_free_while_rw",
                    "arm64_execmem_rox.rox_test_block_boundaries",
                    "arm64_execmem_rox.rox_test_empty_block_released",
-                   "arm64_execmem_rox.rox_test_populate_fails"]
+                   "arm64_execmem_rox.rox_test_populate_fails",
+                   "arm64_execmem_rox.rox_test_rodata", "arm64_execmem_rox.rox_test_data_rw"]
 TOPOLOGIES = [
     ("4n-2c", 4, 2, "1024", "", [r"kernel_replication: node 3: \d+ KiB of text"]),
     ("1n-2c", 1, 2, "1024", "", []),
@@ -150,7 +151,8 @@ BBML2_TOPOLOGIES = [
     ("4n-2c-bbml2", 4, 2, "1024", "arm64.force_bbml2_noabort kr.linear=blocks kr.rox=on",
      [r"CPU features: detected: BBM Level 2 without TLB conflict abort",
       r"arm64.force_bbml2_noabort: unlisted CPUs treated as never raising",
-      r"execmem: ROX cache on for module text, kprobes and BPF"],
+      r"execmem: ROX cache on for module text, kprobes and BPF; "
+      r"data caches for module data"],
      {"must_pass": BBML2_BLOCK_CASES + ROX_CASES + ROX_KUNIT_CASES, "runs": "all,kr-rox"}),
     # The boot CPU lacks it: pages from the start.
     ("4n-2c-bbml2-bootcpu", 4, 2, "1024",
