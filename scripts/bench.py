@@ -522,19 +522,24 @@ def rox_report(off, on):
             mod, off["execmem"]["module_text_level"].get(mod, "-"),
             on["execmem"]["module_text_level"][mod]))
     cache = on["execmem"]["cache"]
-    if cache:
-        L.append("| cache: blocks / bytes held / bytes handed out / free | | %d / %d / %d "
-                 "/ %d | |" % (cache.get("blocks", 0), cache.get("held", 0),
-                               cache.get("allocated", 0), cache.get("free", 0)))
+    for prefix, what in (("", "ROX cache (text, BPF, kprobes)"),
+                         ("ro_", "read-only cache (module rodata)"),
+                         ("rw_", "writable cache (module data)")):
+        if prefix + "held" in cache:
+            L.append("| %s: blocks / bytes held / bytes handed out / free | | "
+                     "%d / %d / %d / %d | |" % (
+                         what, cache.get(prefix + "blocks", 0), cache.get(prefix + "held", 0),
+                         cache.get(prefix + "allocated", 0), cache.get(prefix + "free", 0)))
     L += ["", "| workload | off | spread | on | spread | on/off |", "|---|---|---|---|---|---|"]
     for wl in ("module", "bpf", "kprobe", "ftrace"):
         b, p = off["workloads"][wl], on["workloads"][wl]
         L.append("| %s | %.0f | %s | %.0f | %s | %s |" % (
             wl, b["insns_per_op"], spread(b["insns_per_op_runs"]), p["insns_per_op"],
             spread(p["insns_per_op_runs"]), ratio(b["insns_per_op"], p["insns_per_op"])))
-    L += ["", "Without the cache every module, BPF program and kprobe slot is its own "
-          "vmalloc area of pages (held = handed out, rounded up to pages), and its linear "
-          "alias is split around each page it makes read-only."]
+    L += ["", "Without the caches every module section, BPF program and kprobe slot is its "
+          "own vmalloc area of pages (held = handed out, rounded up to pages), and its "
+          "linear alias is split around each page it makes read-only (and, for module "
+          "data, each page vfree() resets)."]
     return L
 
 
